@@ -85,8 +85,9 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /**
      * The kernels for this machine: the vector ones, unless the system property {@value #KERNELS_PROPERTY} is
-     * {@code scalar} or the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated).
-     * The scale is {@code 1 / sqrt(headDim)}.
+     * {@code scalar}, the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated), or
+     * the vector lanes do not divide the block size and head dimension (see {@link #vectorSupports}). The scale is
+     * {@code 1 / sqrt(headDim)}.
      */
     public static PagedAttention create(HostKvMemory memory, int queryHeads) {
         return create(memory, queryHeads, defaultScale(memory));
@@ -99,6 +100,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             case "scalar" -> scalar(memory, queryHeads, scale);
             case "vector" ->
                 FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
+                                && vectorSupports(memory.layout().shape())
                         ? vector(memory, queryHeads, scale)
                         : scalar(memory, queryHeads, scale);
             default ->
@@ -107,9 +109,29 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         };
     }
 
-    /** The Vector API kernels. */
+    /**
+     * The Vector API kernels.
+     *
+     * @throws IllegalArgumentException if they do not support the memory's shape ({@link #vectorSupports})
+     */
     public static PagedAttention vector(HostKvMemory memory, int queryHeads, float scale) {
+        if (!vectorSupports(memory.layout().shape())) {
+            throw new IllegalArgumentException("the vector kernels need block size and head dimension to be multiples"
+                    + " of %d, not %s"
+                            .formatted(
+                                    VectorPagedAttention.lanes(),
+                                    memory.layout().shape()));
+        }
         return new VectorPagedAttention(memory, queryHeads, scale);
+    }
+
+    /**
+     * Whether the vector kernels handle {@code shape}: their float lanes (16 with 512-bit vectors, else 8) must divide
+     * the block size (lanes run along tokens when scoring) and the head dimension (and along it when accumulating V).
+     */
+    public static boolean vectorSupports(KvCacheShape shape) {
+        int lanes = VectorPagedAttention.lanes();
+        return shape.blockSize() % lanes == 0 && shape.headDim() % lanes == 0;
     }
 
     /** The scalar twin: the same computation one element at a time, for tests and as a fallback. */

@@ -24,6 +24,20 @@ class HostKvMemoryTest {
     }
 
     @Test
+    void shapesAreValidated() {
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(0, 1, 64, 16, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 0, 64, 16, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 0, 16, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 8, 16, KvType.Q8_0));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 64, 0, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 64, 2048, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 64, 16, null));
+        assertEquals(2L * 5 * 4 * 16 * 8 * 2, new KvCacheShape(5, 4, 8, 16, KvType.F16).bytesPerBlock());
+        assertEquals(KvType.Q8_0, KvType.parse(" q8_0 "));
+        assertThrows(IllegalArgumentException.class, () -> KvType.parse("q4_0"));
+    }
+
+    @Test
     void quantizedTypesHalveAndQuarterTheBlock() {
         long f32 = SHAPE.bytesPerBlock();
         assertEquals(f32 / 2, new KvCacheShape(3, 2, 64, 16, KvType.F16).bytesPerBlock());
