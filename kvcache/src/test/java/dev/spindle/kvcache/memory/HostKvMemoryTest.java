@@ -164,6 +164,11 @@ class HostKvMemoryTest {
             assertThrows(IllegalArgumentException.class, () -> memory.write(0, 0, ones, 1, ones, 0));
             assertThrows(IllegalArgumentException.class, () -> memory.write(0, 0, ones, 0, new float[8], 0));
             assertThrows(IllegalArgumentException.class, () -> memory.copyBlock(0, 2));
+            assertThrows(IllegalArgumentException.class, () -> memory.key(0, 0, 0, 16, 0));
+            assertThrows(IllegalArgumentException.class, () -> memory.value(0, 0, 0, 0, 16));
+            assertThrows(IllegalArgumentException.class, () -> memory.key(0, 0, 1, 0, 0));
+            assertThrows(IllegalArgumentException.class, () -> memory.layout().keyOffset(0, 2, 0));
+            assertThrows(IllegalArgumentException.class, () -> memory.layout().valueOffset(2, 0, 0));
             assertThrows(IllegalArgumentException.class, () -> memory.copyBlock(-1, 0));
             for (int layer = 0; layer < 2; layer++) {
                 for (int d = 0; d < 16; d++) {
