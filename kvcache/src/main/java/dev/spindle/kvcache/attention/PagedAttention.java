@@ -14,8 +14,9 @@ import jdk.incubator.vector.FloatVector;
  * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. The caller writes each token's K and V (through
  * {@link HostKvMemory#write}) before attending over it.
  *
- * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping a running maximum
- * and sum per head (online softmax) and accumulating in float. Every per-element step is an exactly rounded IEEE
+ * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping per query head a
+ * running maximum, an accumulator rescaled at each block (online softmax) and the softmax denominators per token
+ * offset, summed in offset order at the end; all in float. Every per-element step is an exactly rounded IEEE
  * operation applied in an order fixed by the block walk, so the result for a query depends only on the query, the
  * sequence's own K and V and its context length: not on the physical block ids, on what other sequences run, on how a
  * prompt was split into chunks (prefill runs each query token through the same walk as decode), on the vector width,
