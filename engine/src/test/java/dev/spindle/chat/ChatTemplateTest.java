@@ -111,9 +111,9 @@ class ChatTemplateTest {
     }
 
     @Test
-    void llama3TrimsContentAndStartsWithBos() {
+    void llama3TrimsContentAndLeavesBosToTheTokenizer() {
         assertEquals("""
-                <|begin_of_text|><|start_header_id|>system<|end_header_id|>
+                <|start_header_id|>system<|end_header_id|>
 
                 You are helpful.<|eot_id|><|start_header_id|>user<|end_header_id|>
 
