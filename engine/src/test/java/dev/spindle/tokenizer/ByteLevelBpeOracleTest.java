@@ -60,6 +60,13 @@ class ByteLevelBpeOracleTest {
     static Model llama3;
     static Pending<List<int[]>> qwenIds;
     static Pending<List<int[]>> llamaIds;
+
+    /** The other pre-tokenizer splits llama.cpp implements, each run over the Qwen3 vocabulary. */
+    static final List<String> OTHER_PRE = List.of("gpt-2", "smollm", "default");
+
+    static final List<String> SMALL_CORPUS = CORPUS.subList(0, 800);
+    static final List<Model> otherPre = new ArrayList<>();
+    static final List<Pending<List<int[]>>> otherPreIds = new ArrayList<>();
     static final List<Pending<byte[]>> qwenDetokenized = new ArrayList<>();
     static final List<Pending<byte[]>> llamaDetokenized = new ArrayList<>();
     static final List<int[]> detokenizeInputs = new ArrayList<>();
@@ -76,6 +83,11 @@ class ByteLevelBpeOracleTest {
         LlamaOracle.Batch batch = LlamaOracle.batch();
         qwenIds = batch.tokenize(qwen3.path(), CORPUS);
         llamaIds = batch.tokenize(llama3.path(), CORPUS);
+        for (String pre : OTHER_PRE) {
+            Model m = synthesize(dir, "qwen3-" + pre, Architecture.QWEN2, tokenizers.resolve("qwen3"), pre);
+            otherPre.add(m);
+            otherPreIds.add(batch.tokenize(m.path(), SMALL_CORPUS));
+        }
         for (int i = 0; i < CORPUS.size(); i += 97) {
             int[] ids = qwen3.tokenizer().encode(CORPUS.get(i), false, true);
             if (ids.length > 0) {
@@ -96,9 +108,14 @@ class ByteLevelBpeOracleTest {
     }
 
     static Model synthesize(Path dir, String name, Architecture arch, Path tokenizer) throws IOException {
+        return synthesize(dir, name, arch, tokenizer, null);
+    }
+
+    static Model synthesize(Path dir, String name, Architecture arch, Path tokenizer, String pre) throws IOException {
         Path path = dir.resolve(name + ".gguf");
         new ModelSynthesizer(arch, Shape.TINY)
                 .tokenizer(tokenizer)
+                .pre(pre)
                 .tied(true)
                 .type(GgmlType.F16)
                 .write(path);
@@ -119,6 +136,17 @@ class ByteLevelBpeOracleTest {
     @Test
     void llama3CorpusMatchesLlamaCpp() {
         OracleComparison.assertSameIds(llama3.tokenizer(), CORPUS, llamaIds.get(), "llama3");
+    }
+
+    @Test
+    void gpt2SmollmAndDefaultSplitsMatchLlamaCpp() {
+        for (int i = 0; i < OTHER_PRE.size(); i++) {
+            OracleComparison.assertSameIds(
+                    otherPre.get(i).tokenizer(),
+                    SMALL_CORPUS,
+                    otherPreIds.get(i).get(),
+                    "pre " + OTHER_PRE.get(i));
+        }
     }
 
     @Test
