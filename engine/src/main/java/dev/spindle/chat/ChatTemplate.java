@@ -24,7 +24,7 @@ import java.util.Map;
  * <p>The rendered text spells special tokens ({@code <|im_start|>}); tokenize it with special tokens parsed and with
  * the model's BOS/EOS added ({@code addSpecial}). As llama.cpp does, a BOS text that starts the rendering and an EOS
  * text that ends it are taken off, since the tokenizer adds those tokens itself (Llama 3's template writes
- * {@code bos_token} first).
+ * {@code bos_token} first). Built-in formats are left as they render, as llama.cpp leaves its own.
  *
  * <p>Immutable and thread-safe.
  */
@@ -35,9 +35,12 @@ public final class ChatTemplate {
     private final Template template;
     private final String bosToken;
     private final String eosToken;
+    /** Whether BOS/EOS texts come off the ends: for models' Jinja templates, not built-ins (as in llama.cpp). */
+    private final boolean trimsBosEos;
 
-    private ChatTemplate(String name, String source, String bosToken, String eosToken) {
+    private ChatTemplate(String name, String source, String bosToken, String eosToken, boolean trimsBosEos) {
         this.name = name;
+        this.trimsBosEos = trimsBosEos;
         this.source = source;
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
@@ -50,11 +53,11 @@ public final class ChatTemplate {
 
     /** The template in {@code source}, with the model's BOS and EOS token texts. */
     public static ChatTemplate of(String name, String source, String bosToken, String eosToken) {
-        return new ChatTemplate(name, source, bosToken, eosToken);
+        return new ChatTemplate(name, source, bosToken, eosToken, true);
     }
 
     public static ChatTemplate of(BuiltinTemplate builtin, String bosToken, String eosToken) {
-        return new ChatTemplate(builtin.templateName(), builtin.source(), bosToken, eosToken);
+        return new ChatTemplate(builtin.templateName(), builtin.source(), bosToken, eosToken, false);
     }
 
     /**
@@ -151,10 +154,10 @@ public final class ChatTemplate {
             throw new ChatTemplateException("chat template '" + name + "' failed: " + e, e);
         }
         // As llama.cpp: the tokenizer adds BOS (and EOS) itself, so a template's own are taken off the ends.
-        if (!bosToken.isEmpty() && text.startsWith(bosToken)) {
+        if (trimsBosEos && !bosToken.isEmpty() && text.startsWith(bosToken)) {
             text = text.substring(bosToken.length());
         }
-        if (!eosToken.isEmpty() && text.endsWith(eosToken)) {
+        if (trimsBosEos && !eosToken.isEmpty() && text.endsWith(eosToken)) {
             text = text.substring(0, text.length() - eosToken.length());
         }
         return text;
