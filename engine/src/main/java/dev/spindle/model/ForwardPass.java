@@ -1,0 +1,274 @@
+package dev.spindle.model;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The transformer forward pass over a ragged batch: every token of the batch goes through each weight matrix
+ * together, so each weight is read from memory once per step; attention reads each sequence's K/V from the paged
+ * cache.
+ *
+ * <p>Activations are row-major {@code [token][width]} arrays sized once for the largest batch; a step allocates
+ * nothing. One forward pass serves one engine thread.
+ */
+public final class ForwardPass implements AutoCloseable {
+    private final ModelConfig config;
+    private final ModelWeights weights;
+    private final Rope rope;
+    private final TemporaryKvCache cache;
+    private final int maxTokens;
+    private final int maxLogitRows;
+
+    private final float[] x; // [maxTokens][dim] the residual stream
+    private final float[] xb; // [maxTokens][dim] a sub-layer's normalised input, then its output
+    private final float[] q; // [maxTokens][qDim]
+    private final float[] k; // [maxTokens][kvDim]
+    private final float[] v; // [maxTokens][kvDim]
+    private final float[] att; // [maxTokens][qDim] attention output, heads side by side
+    private final float[] gate; // [maxTokens][ffnDim]
+    private final float[] up; // [maxTokens][ffnDim]
+    private final float[] ropeCos; // [maxTokens][ropeDims / 2]
+    private final float[] ropeSin; // [maxTokens][ropeDims / 2]
+    private final float[] finalNormed; // [maxLogitRows][dim]
+    private final float[] logits; // [maxLogitRows][vocab]
+    private final float[][] scores; // [worker][cache capacity] attention weights of one query head
+
+    private final Workers workers;
+    private final MatmulJob matmul;
+    private final AttentionJob attentionJob = new AttentionJob();
+
+    public ForwardPass(Model model, int maxTokens, int maxLogitRows, int cacheBlocks, int blockSize) {
+        this(model, maxTokens, maxLogitRows, cacheBlocks, blockSize, 1);
+    }
+
+    /**
+     * @param maxTokens the most tokens one step may carry, over all its sequences
+     * @param maxLogitRows the most sequences one step may ask logits for
+     * @param threads threads that run each step, the caller's included
+     */
+    public ForwardPass(Model model, int maxTokens, int maxLogitRows, int cacheBlocks, int blockSize, int threads) {
+        this.config = model.config();
+        this.weights = model.weights();
+        this.rope = new Rope(config, weights.ropeFreqFactors());
+        this.cache = new TemporaryKvCache(config.layers(), cacheBlocks, blockSize, config.kvDim());
+        this.maxTokens = maxTokens;
+        this.maxLogitRows = maxLogitRows;
+        int dim = config.dim();
+        x = new float[maxTokens * dim];
+        xb = new float[maxTokens * dim];
+        q = new float[maxTokens * config.qDim()];
+        k = new float[maxTokens * config.kvDim()];
+        v = new float[maxTokens * config.kvDim()];
+        att = new float[maxTokens * config.qDim()];
+        gate = new float[maxTokens * config.ffnDim()];
+        up = new float[maxTokens * config.ffnDim()];
+        ropeCos = new float[maxTokens * rope.pairs()];
+        ropeSin = new float[maxTokens * rope.pairs()];
+        finalNormed = new float[maxLogitRows * dim];
+        logits = new float[maxLogitRows * config.vocabSize()];
+        workers = new Workers(threads);
+        scores = new float[threads][cacheBlocks * blockSize];
+        matmul = new MatmulJob(threads, Math.max(dim, config.ffnDim()));
+    }
+
+    /** The ids of the worker threads, the caller's excluded. */
+    long[] workerThreadIds() {
+        return workers.workerThreadIds();
+    }
+
+    /** Stops the worker threads; the forward pass cannot run afterwards. */
+    public void close() {
+        workers.close();
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /**
+     * Runs one step: writes the K/V of every token of {@code batch} into the cache and returns the logits of the
+     * sequences that asked, row {@code batch.logitsRow(s)} at {@code [row * vocab, (row + 1) * vocab)}. The array is
+     * reused by the next step.
+     */
+    public float[] forward(ForwardBatch batch) {
+        int n = batch.tokenCount();
+        if (n > maxTokens || batch.logitRows() > maxLogitRows) {
+            throw new IllegalArgumentException("the batch has " + n + " tokens and " + batch.logitRows()
+                    + " logit rows; this forward pass holds " + maxTokens + " and " + maxLogitRows);
+        }
+        embed(batch.tokens(), n);
+        rope.angles(batch.positions(), n, ropeCos, ropeSin);
+        for (int layer = 0; layer < config.layers(); layer++) {
+            LayerWeights w = weights.layers().get(layer);
+            attentionBlock(layer, w, batch);
+            feedForwardBlock(w, n);
+        }
+        outputLogits(batch);
+        return logits;
+    }
+
+    /** x = h + Wo · attention(rope(Wq · norm(h)), rope(Wk · norm(h)), Wv · norm(h)) */
+    private void attentionBlock(int layer, LayerWeights w, ForwardBatch batch) {
+        int n = batch.tokenCount();
+        int dim = config.dim();
+        int headDim = config.headDim();
+        rmsnorm(xb, x, w.attnNorm(), n, dim);
+        matmul(xb, n, w.wq(), q, w.wk(), k, w.wv(), v);
+        if (w.qBias() != null) {
+            addBias(q, w.qBias(), n, config.qDim());
+            addBias(k, w.kBias(), n, config.kvDim());
+            addBias(v, w.vBias(), n, config.kvDim());
+        }
+        if (w.qNorm() != null) {
+            rmsnorm(q, q, w.qNorm(), n * config.heads(), headDim);
+            rmsnorm(k, k, w.kNorm(), n * config.kvHeads(), headDim);
+        }
+        for (int t = 0; t < n; t++) {
+            rope.rotate(q, t * config.qDim(), config.heads(), headDim, ropeCos, ropeSin, t);
+            rope.rotate(k, t * config.kvDim(), config.kvHeads(), headDim, ropeCos, ropeSin, t);
+        }
+        storeKeysAndValues(layer, batch);
+        attention(layer, batch);
+        matmul(att, n, w.wo(), xb, null, null, null, null);
+        addInPlace(x, xb, n * dim);
+    }
+
+    /** x = h + W_down · (silu(W_gate · norm(h)) * (W_up · norm(h))) */
+    private void feedForwardBlock(LayerWeights w, int n) {
+        int dim = config.dim();
+        rmsnorm(xb, x, w.ffnNorm(), n, dim);
+        matmul(xb, n, w.wGate(), gate, w.wUp(), up, null, null);
+        swiglu(gate, up, n * config.ffnDim());
+        matmul(gate, n, w.wDown(), xb, null, null, null, null);
+        addInPlace(x, xb, n * dim);
+    }
+
+    /** logits = W_out · norm(x), only for the last token of each sequence that asked. */
+    private void outputLogits(ForwardBatch batch) {
+        int dim = config.dim();
+        for (int s = 0; s < batch.sequenceCount(); s++) {
+            int row = batch.logitsRow(s);
+            if (row >= 0) {
+                int last = batch.firstToken(s) + batch.tokenCount(s) - 1;
+                System.arraycopy(x, last * dim, finalNormed, row * dim, dim);
+            }
+        }
+        int rows = batch.logitRows();
+        rmsnorm(finalNormed, finalNormed, weights.outputNorm(), rows, dim);
+        matmul(finalNormed, rows, weights.output(), logits, null, null, null, null);
+    }
+
+    private void embed(int[] tokens, int n) {
+        for (int t = 0; t < n; t++) {
+            if (tokens[t] < 0 || tokens[t] >= config.vocabSize()) {
+                throw new IllegalArgumentException(
+                        "token id " + tokens[t] + " is outside the vocabulary of " + config.vocabSize());
+            }
+            TemporaryKernels.dequantizeRow(weights.tokenEmbedding(), tokens[t], x, t * config.dim());
+        }
+    }
+
+    private void storeKeysAndValues(int layer, ForwardBatch batch) {
+        int kvDim = config.kvDim();
+        int[] positions = batch.positions();
+        int[] sequenceOf = batch.sequenceOf();
+        for (int t = 0; t < batch.tokenCount(); t++) {
+            int slot = cache.slot(batch.blockTable(sequenceOf[t]), positions[t]);
+            cache.write(layer, slot, k, t * kvDim, v, t * kvDim);
+        }
+    }
+
+    /** Each token's query heads attend to its sequence's positions {@code [0, position]} in the cache. */
+    private void attention(int layer, ForwardBatch batch) {
+        attentionJob.layer = layer;
+        attentionJob.batch = batch;
+        attentionJob.next.set(0);
+        workers.run(attentionJob);
+        attentionJob.batch = null;
+    }
+
+    /** Work items are (token, key/value head) pairs: the query heads of one group read the same keys and values. */
+    private final class AttentionJob implements Workers.Job {
+        final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        int layer;
+        ForwardBatch batch;
+
+        @Override
+        public void run(int worker, int workerCount) {
+            int headDim = config.headDim();
+            int group = config.groupSize();
+            int kvHeads = config.kvHeads();
+            int[] positions = batch.positions();
+            int[] sequenceOf = batch.sequenceOf();
+            int items = batch.tokenCount() * kvHeads;
+            float[] scratch = scores[worker];
+            for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
+                int t = item / kvHeads;
+                int kvHead = item % kvHeads;
+                int[] blocks = batch.blockTable(sequenceOf[t]);
+                for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
+                    int offset = t * config.qDim() + h * headDim;
+                    cache.attend(layer, blocks, positions[t] + 1, kvHead, headDim, q, offset, att, offset, scratch);
+                }
+            }
+        }
+    }
+
+    /** {@code outI = WI · in} for up to three matrices sharing one input, in one parallel job. */
+    private void matmul(
+            float[] in,
+            int n,
+            WeightMatrix w0,
+            float[] out0,
+            WeightMatrix w1,
+            float[] out1,
+            WeightMatrix w2,
+            float[] out2) {
+        matmul.set(in, n, w0, out0, w1, out1, w2, out2);
+        workers.run(matmul);
+        matmul.clear();
+    }
+
+    /**
+     * {@code out[r] = in[r] / rms(in[r]) * weight} for {@code rows} rows of width {@code width}; {@code out} may be
+     * {@code in}. The sum of squares is taken in double, as llama.cpp does.
+     */
+    private void rmsnorm(float[] out, float[] in, MemorySegment weight, int rows, int width) {
+        float eps = config.rmsNormEps();
+        for (int r = 0; r < rows; r++) {
+            int base = r * width;
+            double sum = 0;
+            for (int i = 0; i < width; i++) {
+                float xi = in[base + i];
+                sum += xi * xi;
+            }
+            float mean = (float) (sum / width);
+            float scale = 1f / (float) Math.sqrt(mean + eps);
+            for (int i = 0; i < width; i++) {
+                out[base + i] = (in[base + i] * scale) * weight.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            }
+        }
+    }
+
+    private static void addBias(float[] a, MemorySegment bias, int rows, int width) {
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < width; i++) {
+                a[r * width + i] += bias.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            }
+        }
+    }
+
+    /** {@code gate = silu(gate) * up}, with {@code silu(g) = g / (1 + e^-g)}. */
+    private static void swiglu(float[] gate, float[] up, int length) {
+        for (int i = 0; i < length; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
+    private static void addInPlace(float[] a, float[] b, int length) {
+        for (int i = 0; i < length; i++) {
+            a[i] += b[i];
+        }
+    }
+}
