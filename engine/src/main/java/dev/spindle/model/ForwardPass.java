@@ -50,7 +50,7 @@ public final class ForwardPass implements AutoCloseable {
         this.config = model.config();
         this.weights = model.weights();
         this.rope = new Rope(config, weights.ropeFreqFactors());
-        this.cache = new TemporaryKvCache(config.layers(), cacheBlocks, blockSize, config.kvDim());
+        this.cache = new TemporaryKvCache(config.layers(), cacheBlocks, blockSize, config.kvHeads(), config.headDim());
         this.maxTokens = maxTokens;
         this.maxLogitRows = maxLogitRows;
         int dim = config.dim();
@@ -67,7 +67,7 @@ public final class ForwardPass implements AutoCloseable {
         finalNormed = new float[maxLogitRows * dim];
         logits = new float[maxLogitRows * config.vocabSize()];
         workers = new Workers(threads);
-        scores = new float[threads][cacheBlocks * blockSize];
+        scores = new float[threads][cache.capacity()];
         matmul = new MatmulJob(threads, Math.max(dim, config.ffnDim()));
     }
 
@@ -173,8 +173,7 @@ public final class ForwardPass implements AutoCloseable {
         int[] positions = batch.positions();
         int[] sequenceOf = batch.sequenceOf();
         for (int t = 0; t < batch.tokenCount(); t++) {
-            int slot = cache.slot(batch.blockTable(sequenceOf[t]), positions[t]);
-            cache.write(layer, slot, k, t * kvDim, v, t * kvDim);
+            cache.write(layer, batch.blockTable(sequenceOf[t]), positions[t], k, t * kvDim, v, t * kvDim);
         }
     }
 
@@ -205,11 +204,17 @@ public final class ForwardPass implements AutoCloseable {
             for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
                 int t = item / kvHeads;
                 int kvHead = item % kvHeads;
-                int[] blocks = batch.blockTable(sequenceOf[t]);
-                for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
-                    int offset = t * config.qDim() + h * headDim;
-                    cache.attend(layer, blocks, positions[t] + 1, kvHead, headDim, q, offset, att, offset, scratch);
-                }
+                cache.attend(
+                        layer,
+                        batch.blockTable(sequenceOf[t]),
+                        positions[t] + 1,
+                        kvHead,
+                        kvHead * group,
+                        group,
+                        q,
+                        t * config.qDim(),
+                        att,
+                        scratch);
             }
         }
     }
