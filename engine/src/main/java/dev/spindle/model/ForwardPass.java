@@ -68,7 +68,7 @@ public final class ForwardPass implements AutoCloseable {
         logits = new float[maxLogitRows * config.vocabSize()];
         workers = new Workers(threads);
         scores = new float[threads][cache.capacity()];
-        matmul = new MatmulJob(threads, Math.max(dim, config.ffnDim()));
+        matmul = new MatmulJob(threads, Math.max(dim, Math.max(config.ffnDim(), config.qDim())));
     }
 
     /** The ids of the worker threads, the caller's excluded. */
