@@ -1,7 +1,6 @@
 package dev.spindle.model;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -116,17 +115,17 @@ final class TemporaryKvCache {
 
     /** {@code scores[p] = exp(scores[p] - max)}; returns their sum. */
     private static float exponentiate(float[] scores, int context, float max) {
-        float sum = 0;
         int p = 0;
         FloatVector total = FloatVector.zero(F);
         for (; p + LANES <= context; p += LANES) {
-            FloatVector e = FloatVector.fromArray(F, scores, p).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.expNonPositive(
+                    FloatVector.fromArray(F, scores, p).sub(max));
             e.intoArray(scores, p);
             total = total.add(e);
         }
-        sum = total.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sum(total);
         for (; p < context; p++) {
-            scores[p] = (float) Math.exp(scores[p] - max);
+            scores[p] = VectorMath.expNonPositive(scores[p] - max);
             sum += scores[p];
         }
         return sum;
