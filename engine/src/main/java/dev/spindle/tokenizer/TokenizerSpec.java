@@ -1,0 +1,110 @@
+package dev.spindle.tokenizer;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A tokenizer as a model file describes it: GGUF's {@code tokenizer.ggml.*} keys, one field each.
+ *
+ * <p>A plain record so that tests and tools can build one from any source (a GGUF file, a Hugging Face
+ * {@code tokenizer.json}); {@link Tokenizer#create} turns it into a working tokenizer. Ids are {@link #NONE} and flags
+ * {@code null} where the file does not say, and the model family's default then applies, as in llama.cpp.
+ *
+ * @param model {@code tokenizer.ggml.model}: {@code llama} (SentencePiece) or {@code gpt2} (byte-level BPE)
+ * @param pre {@code tokenizer.ggml.pre}: the pre-tokenizer's name for {@code gpt2} ({@code llama-bpe}, {@code qwen2},
+ *     ...); {@code null} or empty means llama.cpp's {@code default}
+ * @param tokens token texts by id (byte-level BPE texts use GPT-2's printable byte alphabet, SentencePiece texts
+ *     {@code U+2581} for spaces)
+ * @param scores SentencePiece merge scores by id, or {@code null}
+ * @param tokenTypes {@link TokenType#code()} by id, or {@code null} (all normal)
+ * @param merges BPE merges in rank order, each {@code "left right"}, or {@code null}
+ * @param bosId beginning-of-sequence token
+ * @param eosId end-of-sequence token
+ * @param unkId unknown token
+ * @param padId padding token
+ * @param eotId end-of-turn token ({@code tokenizer.ggml.eot_token_id})
+ * @param eomId end-of-message token ({@code tokenizer.ggml.eom_token_id})
+ * @param addBos {@code tokenizer.ggml.add_bos_token}
+ * @param addEos {@code tokenizer.ggml.add_eos_token}
+ * @param addSpacePrefix {@code tokenizer.ggml.add_space_prefix} (SentencePiece only)
+ */
+public record TokenizerSpec(
+        String model,
+        String pre,
+        List<String> tokens,
+        float[] scores,
+        int[] tokenTypes,
+        List<String> merges,
+        int bosId,
+        int eosId,
+        int unkId,
+        int padId,
+        int eotId,
+        int eomId,
+        Boolean addBos,
+        Boolean addEos,
+        Boolean addSpacePrefix) {
+
+    /** An id the file does not give. */
+    public static final int NONE = -1;
+
+    public TokenizerSpec {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(tokens, "tokens");
+        tokens = List.copyOf(tokens);
+        merges = merges == null ? null : List.copyOf(merges);
+        if (scores != null && scores.length != tokens.size()) {
+            throw new IllegalArgumentException(
+                    "scores has " + scores.length + " entries for " + tokens.size() + " tokens");
+        }
+        if (tokenTypes != null && tokenTypes.length != tokens.size()) {
+            throw new IllegalArgumentException(
+                    "tokenTypes has " + tokenTypes.length + " entries for " + tokens.size() + " tokens");
+        }
+    }
+
+    /** A spec with only the vocabulary set; ids absent, flags at their defaults. */
+    public static TokenizerSpec of(
+            String model, String pre, List<String> tokens, float[] scores, int[] tokenTypes, List<String> merges) {
+        return new TokenizerSpec(
+                model, pre, tokens, scores, tokenTypes, merges, NONE, NONE, NONE, NONE, NONE, NONE, null, null, null);
+    }
+
+    public TokenizerSpec withSpecialIds(int bos, int eos, int unk, int pad) {
+        return new TokenizerSpec(
+                model,
+                pre,
+                tokens,
+                scores,
+                tokenTypes,
+                merges,
+                bos,
+                eos,
+                unk,
+                pad,
+                eotId,
+                eomId,
+                addBos,
+                addEos,
+                addSpacePrefix);
+    }
+
+    public TokenizerSpec withFlags(Boolean bos, Boolean eos, Boolean spacePrefix) {
+        return new TokenizerSpec(
+                model,
+                pre,
+                tokens,
+                scores,
+                tokenTypes,
+                merges,
+                bosId,
+                eosId,
+                unkId,
+                padId,
+                eotId,
+                eomId,
+                bos,
+                eos,
+                spacePrefix);
+    }
+}
