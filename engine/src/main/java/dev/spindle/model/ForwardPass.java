@@ -181,41 +181,46 @@ public final class ForwardPass implements AutoCloseable {
     private void attention(int layer, ForwardBatch batch) {
         attentionJob.layer = layer;
         attentionJob.batch = batch;
-        attentionJob.next.set(0);
         workers.run(attentionJob);
         attentionJob.batch = null;
     }
 
-    /** Work items are (token, key/value head) pairs: the query heads of one group read the same keys and values. */
+    /** Chunks are (token, key/value head) pairs: the query heads of one group read the same keys and values. */
     private final class AttentionJob implements Workers.Job {
-        final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         int layer;
         ForwardBatch batch;
 
         @Override
-        public void run(int worker, int workerCount) {
-            int headDim = config.headDim();
-            int group = config.groupSize();
-            int kvHeads = config.kvHeads();
-            int[] positions = batch.positions();
-            int[] sequenceOf = batch.sequenceOf();
-            int items = batch.tokenCount() * kvHeads;
-            float[] scratch = scores[worker];
-            for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
-                int t = item / kvHeads;
-                int kvHead = item % kvHeads;
-                cache.attend(
-                        layer,
-                        batch.blockTable(sequenceOf[t]),
-                        positions[t] + 1,
-                        kvHead,
-                        kvHead * group,
-                        group,
-                        q,
-                        t * config.qDim(),
-                        att,
-                        scratch);
+        public int chunks() {
+            return batch.tokenCount() * config.kvHeads();
+        }
+
+        @Override
+        public boolean worthSharing() {
+            // multiply-adds: every query head against every position it sees, for scores and for values
+            long macs = 0;
+            for (int t = 0; t < batch.tokenCount(); t++) {
+                macs += batch.positions()[t] + 1;
             }
+            return macs * 2L * config.qDim() >= 1 << 18;
+        }
+
+        @Override
+        public void run(int chunk, int worker) {
+            int group = config.groupSize();
+            int t = chunk / config.kvHeads();
+            int kvHead = chunk % config.kvHeads();
+            cache.attend(
+                    layer,
+                    batch.blockTable(batch.sequenceOf()[t]),
+                    batch.positions()[t] + 1,
+                    kvHead,
+                    kvHead * group,
+                    group,
+                    q,
+                    t * config.qDim(),
+                    att,
+                    scores[worker]);
         }
     }
 

@@ -1,18 +1,15 @@
 package dev.spindle.model;
 
-import java.util.concurrent.atomic.AtomicInteger;
-
 /**
  * Matrix products {@code out[t] = W · in[t]} for every token {@code t} of a batch, for up to three matrices that share
  * the input (Q, K and V; gate and up), as one parallel job. Workers take chunks of rows in turn; each row is read once
  * for all the batch's tokens, and each output element is computed entirely by one thread in a fixed order, so results
- * do not depend on the number of threads or on how rows were shared.
+ * do not depend on the number of threads or on which thread ran which rows.
  */
 final class MatmulJob implements Workers.Job {
     /** Rows per chunk: small enough to balance two busy cores, large enough to amortise taking one. */
     private static final int CHUNK_ROWS = 16;
 
-    private final AtomicInteger nextChunk = new AtomicInteger();
     private final float[][] rowScratch; // [worker][maxCols]
 
     private float[] in; // [n][cols]
@@ -49,7 +46,6 @@ final class MatmulJob implements Workers.Job {
         chunks0 = chunks(w0);
         chunks1 = chunks0 + (matrices > 1 ? chunks(w1) : 0);
         chunksTotal = chunks1 + (matrices > 2 ? chunks(w2) : 0);
-        nextChunk.set(0);
     }
 
     void clear() {
@@ -64,15 +60,27 @@ final class MatmulJob implements Workers.Job {
         return (w.rows() + CHUNK_ROWS - 1) / CHUNK_ROWS;
     }
 
+    /** Multiply-adds below which one thread does the whole product: about 20 µs of work. */
+    private static final long SHARING_THRESHOLD = 1 << 18;
+
     @Override
-    public void run(int worker, int workers) {
-        for (int chunk = nextChunk.getAndIncrement(); chunk < chunksTotal; chunk = nextChunk.getAndIncrement()) {
-            int m = chunk < chunks0 ? 0 : chunk < chunks1 ? 1 : 2;
-            int local = chunk - (m == 0 ? 0 : m == 1 ? chunks0 : chunks1);
-            WeightMatrix w = weights[m];
-            int from = local * CHUNK_ROWS;
-            int to = Math.min(w.rows(), from + CHUNK_ROWS);
-            TemporaryKernels.multiply(w, in, n, outs[m], from, to, rowScratch[worker]);
-        }
+    public boolean worthSharing() {
+        long macs = (long) n * weights[0].cols() * weights[0].rows() * matrices;
+        return macs >= SHARING_THRESHOLD;
+    }
+
+    @Override
+    public int chunks() {
+        return chunksTotal;
+    }
+
+    @Override
+    public void run(int chunk, int worker) {
+        int m = chunk < chunks0 ? 0 : chunk < chunks1 ? 1 : 2;
+        int local = chunk - (m == 0 ? 0 : m == 1 ? chunks0 : chunks1);
+        WeightMatrix w = weights[m];
+        int from = local * CHUNK_ROWS;
+        int to = Math.min(w.rows(), from + CHUNK_ROWS);
+        TemporaryKernels.multiply(w, in, n, outs[m], from, to, rowScratch[worker]);
     }
 }
