@@ -130,6 +130,11 @@ public final class Tokenizer {
         }
     }
 
+    /** The tokenizer of a GGUF file, from its {@code tokenizer.ggml.*} metadata. */
+    public static Tokenizer fromGguf(dev.spindle.gguf.GgufMetadata metadata) {
+        return new Tokenizer(TokenizerSpec.fromGguf(metadata));
+    }
+
     /** A tokenizer for the vocabulary {@code spec} describes. */
     public static Tokenizer create(TokenizerSpec spec) {
         return new Tokenizer(spec);

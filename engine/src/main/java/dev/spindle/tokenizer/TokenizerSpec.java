@@ -1,5 +1,6 @@
 package dev.spindle.tokenizer;
 
+import dev.spindle.gguf.GgufMetadata;
 import java.util.List;
 import java.util.Objects;
 
@@ -61,6 +62,46 @@ public record TokenizerSpec(
             throw new IllegalArgumentException(
                     "tokenTypes has " + tokenTypes.length + " entries for " + tokens.size() + " tokens");
         }
+    }
+
+    /** The tokenizer that a GGUF file's {@code tokenizer.ggml.*} metadata describes. */
+    public static TokenizerSpec fromGguf(GgufMetadata md) {
+        String model = md.requireString("tokenizer.ggml.model");
+        List<String> tokens = md.getStringArray("tokenizer.ggml.tokens");
+        if (tokens.isEmpty()) {
+            throw new IllegalArgumentException("the file has no tokenizer.ggml.tokens");
+        }
+        float[] scores = md.contains("tokenizer.ggml.scores") ? md.getFloatArray("tokenizer.ggml.scores") : null;
+        int[] types = md.contains("tokenizer.ggml.token_type") ? md.getIntArray("tokenizer.ggml.token_type") : null;
+        List<String> merges = md.contains("tokenizer.ggml.merges") ? md.getStringArray("tokenizer.ggml.merges") : null;
+        return new TokenizerSpec(
+                model,
+                md.getString("tokenizer.ggml.pre", null),
+                tokens,
+                scores,
+                types,
+                merges,
+                tokenId(md, "tokenizer.ggml.bos_token_id"),
+                tokenId(md, "tokenizer.ggml.eos_token_id"),
+                tokenId(md, "tokenizer.ggml.unknown_token_id"),
+                tokenId(md, "tokenizer.ggml.padding_token_id"),
+                tokenId(md, "tokenizer.ggml.eot_token_id"),
+                tokenId(md, "tokenizer.ggml.eom_token_id"),
+                md.contains("tokenizer.ggml.add_bos_token")
+                        ? md.getBoolean("tokenizer.ggml.add_bos_token", true)
+                        : null,
+                md.contains("tokenizer.ggml.add_eos_token")
+                        ? md.getBoolean("tokenizer.ggml.add_eos_token", false)
+                        : null,
+                md.contains("tokenizer.ggml.add_space_prefix")
+                        ? md.getBoolean("tokenizer.ggml.add_space_prefix", true)
+                        : null);
+    }
+
+    /** A token id key; a UINT32 of 2^32 - 1 (llama.cpp's converters write -1 so) means no token. */
+    private static int tokenId(GgufMetadata md, String key) {
+        long id = md.getLong(key, NONE);
+        return id < 0 || id > Integer.MAX_VALUE ? NONE : (int) id;
     }
 
     /** A spec with only the vocabulary set; ids absent, flags at their defaults. */

@@ -84,8 +84,10 @@ final class LlamaOracleChild {
                 }
                 model = new LlamaModel(params);
             } catch (RuntimeException e) {
+                String why =
+                        "could not load " + m.path + ": " + e.getMessage() + "; llama.cpp's log ends:\n" + logTail(log);
                 for (int i : mine) {
-                    results[i] = error("could not load " + m.path + ": " + e.getMessage());
+                    results[i] = error(why);
                 }
                 continue;
             }
@@ -106,6 +108,28 @@ final class LlamaOracleChild {
         Path aside = resultFile.resolveSibling(resultFile.getFileName() + ".partial");
         Files.writeString(aside, out, StandardCharsets.US_ASCII);
         Files.move(aside, resultFile, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The last lines of llama.cpp's log, where it says why a model did not load. */
+    private static String logTail(Path log) {
+        try {
+            // The log is written by llama.cpp's logging thread: give it a moment to catch up with the failure.
+            long deadline = System.currentTimeMillis() + 3000;
+            List<String> lines = List.of();
+            while (System.currentTimeMillis() < deadline) {
+                lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.ISO_8859_1) : List.of();
+                if (!lines.isEmpty() && lines.getLast().contains("failed to load model")) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 12), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(interrupted)";
+        }
     }
 
     private static String error(String message) {

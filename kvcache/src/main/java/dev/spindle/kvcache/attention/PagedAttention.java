@@ -1,0 +1,331 @@
+package dev.spindle.kvcache.attention;
+
+import dev.spindle.kvcache.memory.HostKvMemory;
+import dev.spindle.kvcache.memory.KvCacheShape;
+import dev.spindle.kvcache.memory.KvLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Attention of query tokens over the paged K and V of one sequence: {@code softmax(q·K / sqrt(d)) · V} for every
+ * query head, where query head {@code h} reads KV head {@code h / (queryHeads / kvHeads)} (grouped-query attention).
+ *
+ * <p>The sequence's K and V are found through its block table: position {@code p} lies in physical block
+ * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. The caller writes each token's K and V (through
+ * {@link HostKvMemory#write}) before attending over it.
+ *
+ * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping a running maximum
+ * and sum per head (online softmax) and accumulating in float. Every per-element step is an exactly rounded IEEE
+ * operation applied in an order fixed by the block walk, so the result for a query depends only on the query, the
+ * sequence's own K and V and its context length: not on the physical block ids, on what other sequences run, on how a
+ * prompt was split into chunks (prefill runs each query token through the same walk as decode), on the vector width,
+ * or on whether {@link #vector} or {@link #scalar} runs — the two give bit-identical outputs.
+ *
+ * <p>Threads: an instance holds its scratch buffers and is used by one thread at a time. Give each worker thread its
+ * own; any number of them may read the same memory at once (different sequences, or different KV heads of one
+ * sequence via {@link #attendGroup}). Calls allocate nothing.
+ */
+public abstract sealed class PagedAttention permits VectorPagedAttention, ScalarPagedAttention {
+
+    /** The system property that picks the kernels: {@code vector} (the default) or {@code scalar}. */
+    public static final String KERNELS_PROPERTY = "spindle.kernels";
+
+    protected final HostKvMemory memory;
+    protected final KvLayout layout;
+    protected final int headDim;
+    protected final int blockSize;
+    protected final int kvHeads;
+    protected final int queryHeads;
+    /** Query heads per KV head. */
+    protected final int group;
+
+    private final float scale;
+
+    /** {@code [group][headDim]}: this group's query, times the scale. */
+    protected final float[] scaledQuery;
+    /** {@code [headDim][blockSize]}: the current block's K as floats, transposed as stored. */
+    protected final float[] keys;
+    /** {@code [blockSize][headDim]}: the current block's V as floats (valid tokens only). */
+    protected final float[] values;
+    /** {@code [group][blockSize]}: the current block's scores, then their softmax weights (0 past the context). */
+    protected final float[] weights;
+    /** {@code [group]}: the factor the accumulator is rescaled by for the current block. */
+    protected final float[] rescale;
+    /** {@code [group][headDim]}: the unnormalised output. */
+    protected final float[] accumulator;
+
+    private final float[] runningMax;
+    private final float[] runningSum;
+
+    PagedAttention(HostKvMemory memory, int queryHeads, float scale) {
+        KvCacheShape shape = memory.layout().shape();
+        if (queryHeads < 1 || queryHeads % shape.kvHeads() != 0) {
+            throw new IllegalArgumentException(
+                    "%d query heads cannot share %d KV heads evenly".formatted(queryHeads, shape.kvHeads()));
+        }
+        if (!(scale > 0) || Float.isInfinite(scale)) {
+            throw new IllegalArgumentException("attention scale must be positive and finite, not " + scale);
+        }
+        this.memory = memory;
+        this.layout = memory.layout();
+        this.headDim = shape.headDim();
+        this.blockSize = shape.blockSize();
+        this.kvHeads = shape.kvHeads();
+        this.queryHeads = queryHeads;
+        this.group = queryHeads / shape.kvHeads();
+        this.scale = scale;
+        this.scaledQuery = new float[group * headDim];
+        this.keys = new float[headDim * blockSize];
+        this.values = new float[blockSize * headDim];
+        this.weights = new float[group * blockSize];
+        this.rescale = new float[group];
+        this.accumulator = new float[group * headDim];
+        this.runningMax = new float[group];
+        this.runningSum = new float[group];
+    }
+
+    /**
+     * The kernels for this machine: the vector ones, unless the system property {@value #KERNELS_PROPERTY} is
+     * {@code scalar} or the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated).
+     * The scale is {@code 1 / sqrt(headDim)}.
+     */
+    public static PagedAttention create(HostKvMemory memory, int queryHeads) {
+        return create(memory, queryHeads, defaultScale(memory));
+    }
+
+    /** As {@link #create(HostKvMemory, int)}, with scores multiplied by {@code scale}. */
+    public static PagedAttention create(HostKvMemory memory, int queryHeads, float scale) {
+        String choice = System.getProperty(KERNELS_PROPERTY, "vector");
+        return switch (choice) {
+            case "scalar" -> scalar(memory, queryHeads, scale);
+            case "vector" ->
+                FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
+                        ? vector(memory, queryHeads, scale)
+                        : scalar(memory, queryHeads, scale);
+            default ->
+                throw new IllegalArgumentException(
+                        "%s must be 'vector' or 'scalar', not '%s'".formatted(KERNELS_PROPERTY, choice));
+        };
+    }
+
+    /** The Vector API kernels. */
+    public static PagedAttention vector(HostKvMemory memory, int queryHeads, float scale) {
+        return new VectorPagedAttention(memory, queryHeads, scale);
+    }
+
+    /** The scalar twin: the same computation one element at a time, for tests and as a fallback. */
+    public static PagedAttention scalar(HostKvMemory memory, int queryHeads, float scale) {
+        return new ScalarPagedAttention(memory, queryHeads, scale);
+    }
+
+    /** {@code 1 / sqrt(headDim)}, the usual attention scale. */
+    public static float defaultScale(HostKvMemory memory) {
+        return (float) (1 / Math.sqrt(memory.layout().shape().headDim()));
+    }
+
+    /** Query heads per token. */
+    public int queryHeads() {
+        return queryHeads;
+    }
+
+    /**
+     * Attention of one query token at position {@code contextLength - 1} over positions {@code 0..contextLength-1}.
+     *
+     * @param query {@code [queryHeads][headDim]}
+     * @param blockTable the sequence's physical block ids, at least {@code ceil(contextLength / blockSize)} of them
+     * @param out receives {@code [queryHeads][headDim]}
+     */
+    public final void attend(int layer, float[] query, int[] blockTable, int contextLength, float[] out) {
+        attend(layer, query, 0, blockTable, contextLength, out, 0);
+    }
+
+    /** As {@link #attend(int, float[], int[], int, float[])}, with the query and output at the given offsets. */
+    public final void attend(
+            int layer,
+            float[] query,
+            int queryOffset,
+            int[] blockTable,
+            int contextLength,
+            float[] out,
+            int outOffset) {
+        check(layer, query, queryOffset, 1, blockTable, contextLength, out, outOffset);
+        for (int kvHead = 0; kvHead < kvHeads; kvHead++) {
+            attendGroupUnchecked(layer, kvHead, query, queryOffset, blockTable, contextLength, out, outOffset);
+        }
+    }
+
+    /**
+     * As {@link #attend(int, float[], int, int[], int, float[], int)} for only the query heads that read
+     * {@code kvHead}; the others' outputs are left untouched. Lets several threads share one token's heads.
+     */
+    public final void attendGroup(
+            int layer,
+            int kvHead,
+            float[] query,
+            int queryOffset,
+            int[] blockTable,
+            int contextLength,
+            float[] out,
+            int outOffset) {
+        if (kvHead < 0 || kvHead >= kvHeads) {
+            throw new IllegalArgumentException("KV head %d is outside 0..%d".formatted(kvHead, kvHeads - 1));
+        }
+        check(layer, query, queryOffset, 1, blockTable, contextLength, out, outOffset);
+        attendGroupUnchecked(layer, kvHead, query, queryOffset, blockTable, contextLength, out, outOffset);
+    }
+
+    /**
+     * Causal attention of {@code tokens} consecutive query tokens at positions {@code firstPosition ..
+     * firstPosition + tokens - 1}, each over the positions up to and including its own (a chunk of prefill). The K and
+     * V of all those positions must be written first. Each token's output is bit-identical to what
+     * {@link #attend} gives it alone with context length {@code position + 1}.
+     *
+     * @param queries {@code [tokens][queryHeads][headDim]}
+     * @param out receives {@code [tokens][queryHeads][headDim]}
+     */
+    public final void attendCausal(
+            int layer,
+            float[] queries,
+            int queriesOffset,
+            int tokens,
+            int firstPosition,
+            int[] blockTable,
+            float[] out,
+            int outOffset) {
+        if (tokens < 1 || firstPosition < 0) {
+            throw new IllegalArgumentException("a causal chunk needs at least one token at a position of 0 or more, not"
+                    + " %d tokens at %d".formatted(tokens, firstPosition));
+        }
+        int contextLength = Math.addExact(firstPosition, tokens);
+        check(layer, queries, queriesOffset, tokens, blockTable, contextLength, out, outOffset);
+        int stride = queryHeads * headDim;
+        for (int i = 0; i < tokens; i++) {
+            for (int kvHead = 0; kvHead < kvHeads; kvHead++) {
+                attendGroupUnchecked(
+                        layer,
+                        kvHead,
+                        queries,
+                        queriesOffset + i * stride,
+                        blockTable,
+                        firstPosition + i + 1,
+                        out,
+                        outOffset + i * stride);
+            }
+        }
+    }
+
+    private void attendGroupUnchecked(
+            int layer,
+            int kvHead,
+            float[] query,
+            int queryOffset,
+            int[] blockTable,
+            int contextLength,
+            float[] out,
+            int outOffset) {
+        int first = queryOffset + kvHead * group * headDim;
+        for (int i = 0; i < group * headDim; i++) {
+            scaledQuery[i] = query[first + i] * scale;
+        }
+        Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
+        Arrays.fill(runningSum, 0f);
+        Arrays.fill(accumulator, 0f);
+        int blocks = Math.ceilDiv(contextLength, blockSize);
+        for (int i = 0; i < blocks; i++) {
+            int block = blockTable[i];
+            int valid = Math.min(blockSize, contextLength - i * blockSize);
+            loadKeys(layer, block, kvHead);
+            score();
+            softmax(valid);
+            loadValues(layer, block, kvHead, valid);
+            accumulate(valid);
+        }
+        int target = outOffset + kvHead * group * headDim;
+        for (int h = 0; h < group; h++) {
+            float sum = runningSum[h];
+            for (int d = 0; d < headDim; d++) {
+                out[target + h * headDim + d] = accumulator[h * headDim + d] / sum;
+            }
+        }
+    }
+
+    /**
+     * Folds the current block's scores into the running softmax: rescale factors for what was accumulated so far, and
+     * weights {@code exp(score - max)} for the block's valid tokens (0 for the rest).
+     */
+    private void softmax(int valid) {
+        for (int h = 0; h < group; h++) {
+            int row = h * blockSize;
+            float blockMax = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t < valid; t++) {
+                blockMax = Math.max(blockMax, weights[row + t]);
+            }
+            float previousMax = runningMax[h];
+            float max = Math.max(previousMax, blockMax);
+            rescale[h] = previousMax == Float.NEGATIVE_INFINITY ? 0f : Exp.exp(previousMax - max);
+            exponentiate(row, max);
+            float sum = runningSum[h] * rescale[h];
+            for (int t = 0; t < valid; t++) {
+                sum += weights[row + t];
+            }
+            for (int t = valid; t < blockSize; t++) {
+                weights[row + t] = 0f;
+            }
+            runningSum[h] = sum;
+            runningMax[h] = max;
+        }
+    }
+
+    /** Converts the K head block of {@code (layer, block, kvHead)} into {@link #keys}. */
+    abstract void loadKeys(int layer, int block, int kvHead);
+
+    /** Scores every token of the block against every query head of the group into {@link #weights}. */
+    abstract void score();
+
+    /** Replaces {@code weights[row .. row + blockSize)} by {@code Exp.exp(weight - max)}. */
+    abstract void exponentiate(int row, float max);
+
+    /** Converts the first {@code valid} V rows of the head block of {@code (layer, block, kvHead)} into {@link #values}. */
+    abstract void loadValues(int layer, int block, int kvHead, int valid);
+
+    /** Rescales {@link #accumulator} by {@link #rescale} and adds the block's weighted V rows. */
+    abstract void accumulate(int valid);
+
+    private void check(
+            int layer,
+            float[] query,
+            int queryOffset,
+            int tokens,
+            int[] blockTable,
+            int contextLength,
+            float[] out,
+            int outOffset) {
+        if (layer < 0 || layer >= layout.shape().layers()) {
+            throw new IllegalArgumentException(
+                    "layer %d is outside 0..%d".formatted(layer, layout.shape().layers() - 1));
+        }
+        if (contextLength < 1) {
+            throw new IllegalArgumentException("context length must be at least 1, not " + contextLength);
+        }
+        long span = (long) tokens * queryHeads * headDim;
+        if (queryOffset < 0 || queryOffset + span > query.length) {
+            throw new IllegalArgumentException("the query holds %d floats from offset %d, not the %d needed"
+                    .formatted(query.length, queryOffset, span));
+        }
+        if (outOffset < 0 || outOffset + span > out.length) {
+            throw new IllegalArgumentException("the output holds %d floats from offset %d, not the %d needed"
+                    .formatted(out.length, outOffset, span));
+        }
+        int blocks = Math.ceilDiv(contextLength, blockSize);
+        if (blockTable.length < blocks) {
+            throw new IllegalArgumentException("a context of %d tokens spans %d blocks; the block table has %d"
+                    .formatted(contextLength, blocks, blockTable.length));
+        }
+        for (int i = 0; i < blocks; i++) {
+            if (blockTable[i] < 0 || blockTable[i] >= layout.numBlocks()) {
+                throw new IllegalArgumentException("block table entry %d is %d, outside the pool's %d blocks"
+                        .formatted(i, blockTable[i], layout.numBlocks()));
+            }
+        }
+    }
+}

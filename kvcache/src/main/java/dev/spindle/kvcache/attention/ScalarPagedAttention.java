@@ -1,0 +1,66 @@
+package dev.spindle.kvcache.attention;
+
+import dev.spindle.kvcache.memory.HostKvMemory;
+
+/**
+ * The scalar twin of {@link VectorPagedAttention}: the same operations on one element at a time, in the same order
+ * per element, so the two agree bit for bit. Reads elements through {@link HostKvMemory#key} and
+ * {@link HostKvMemory#value}, the reference conversions.
+ */
+final class ScalarPagedAttention extends PagedAttention {
+
+    ScalarPagedAttention(HostKvMemory memory, int queryHeads, float scale) {
+        super(memory, queryHeads, scale);
+    }
+
+    @Override
+    void loadKeys(int layer, int block, int kvHead) {
+        for (int d = 0; d < headDim; d++) {
+            for (int t = 0; t < blockSize; t++) {
+                keys[d * blockSize + t] = memory.key(layer, block, kvHead, t, d);
+            }
+        }
+    }
+
+    @Override
+    void score() {
+        for (int h = 0; h < group; h++) {
+            for (int t = 0; t < blockSize; t++) {
+                float s = 0f;
+                for (int d = 0; d < headDim; d++) {
+                    s = Math.fma(scaledQuery[h * headDim + d], keys[d * blockSize + t], s);
+                }
+                weights[h * blockSize + t] = s;
+            }
+        }
+    }
+
+    @Override
+    void exponentiate(int row, float max) {
+        for (int t = 0; t < blockSize; t++) {
+            weights[row + t] = Exp.exp(weights[row + t] - max);
+        }
+    }
+
+    @Override
+    void loadValues(int layer, int block, int kvHead, int valid) {
+        for (int t = 0; t < valid; t++) {
+            for (int d = 0; d < headDim; d++) {
+                values[t * headDim + d] = memory.value(layer, block, kvHead, t, d);
+            }
+        }
+    }
+
+    @Override
+    void accumulate(int valid) {
+        for (int h = 0; h < group; h++) {
+            for (int d = 0; d < headDim; d++) {
+                float a = accumulator[h * headDim + d] * rescale[h];
+                for (int t = 0; t < valid; t++) {
+                    a = Math.fma(weights[h * blockSize + t], values[t * headDim + d], a);
+                }
+                accumulator[h * headDim + d] = a;
+            }
+        }
+    }
+}
