@@ -73,7 +73,7 @@ final class F16Kernels extends TypeKernels {
             a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(a0.add(a1));
         for (; i < count; i++) {
             sum += Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * i)) * x[xOffset + i];
         }

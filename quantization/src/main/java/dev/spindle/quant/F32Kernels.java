@@ -6,7 +6,6 @@ import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /** F32: IEEE single precision, little-endian, four bytes an element. */
 final class F32Kernels extends TypeKernels {
@@ -51,7 +50,7 @@ final class F32Kernels extends TypeKernels {
             a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(a0.add(a1));
         for (; i < count; i++) {
             sum += w.get(LE_FLOAT, offset + 4L * i) * x[xOffset + i];
         }

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -27,7 +28,23 @@ final class Lanes {
     /** Lanes per vector. */
     static final int N = 8;
 
+    private static final VectorShuffle<Float> UPPER_HALF = VectorShuffle.fromValues(F, 4, 5, 6, 7, 0, 1, 2, 3);
+    private static final VectorShuffle<Float> UPPER_QUARTER = VectorShuffle.fromValues(F, 2, 3, 0, 1, 6, 7, 4, 5);
+    private static final VectorShuffle<Float> NEIGHBOUR = VectorShuffle.fromValues(F, 1, 0, 3, 2, 5, 4, 7, 6);
+
     private Lanes() {}
+
+    /**
+     * The sum of the lanes in a fixed order: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)). Not {@code
+     * reduceLanes(ADD)}, which may add in any order, and does: compiled and interpreted code differ in the last bit,
+     * which would make a token's result depend on the JIT's progress, not only on the token.
+     */
+    static float sum(FloatVector v) {
+        v = v.add(v.rearrange(UPPER_HALF));
+        v = v.add(v.rearrange(UPPER_QUARTER));
+        v = v.add(v.rearrange(NEIGHBOUR));
+        return v.lane(0);
+    }
 
     /** Eight signed bytes from {@code offset}, as eight floats. */
     static FloatVector signedBytesToFloats(MemorySegment seg, long offset) {

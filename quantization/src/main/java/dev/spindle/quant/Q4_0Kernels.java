@@ -96,7 +96,7 @@ final class Q4_0Kernels extends TypeKernels {
             correction += coefficient * sums[sumsOffset + 2 * b];
             correction += coefficient * sums[sumsOffset + 2 * b + 1];
         }
-        return acc.reduceLanes(VectorOperators.ADD) - correction;
+        return Lanes.sum(acc) - correction;
     }
 
     @Override

@@ -147,7 +147,7 @@ final class Q4_KKernels extends TypeKernels {
                 correction += m1 * sums[gc + 3];
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - correction;
+        return Lanes.sum(acc) - correction;
     }
 
     @Override

@@ -165,7 +165,7 @@ final class Q5_KKernels extends TypeKernels {
                 correction += m1 * sums[gc + 3];
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - correction;
+        return Lanes.sum(acc) - correction;
     }
 
     @Override

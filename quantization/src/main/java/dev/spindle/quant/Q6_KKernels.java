@@ -184,7 +184,7 @@ final class Q6_KKernels extends TypeKernels {
                 correction += 32 * (d * w.get(BYTE, o + 192 + j)) * sums[g + j];
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - correction;
+        return Lanes.sum(acc) - correction;
     }
 
     @Override

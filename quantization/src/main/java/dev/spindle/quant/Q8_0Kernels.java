@@ -5,7 +5,6 @@ import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q8_0: blocks of 32 weights, {@code w = d * q}.
@@ -81,7 +80,7 @@ final class Q8_0Kernels extends TypeKernels {
             s = Lanes.signedBytesToFloats(w, o + 26).fma(FloatVector.fromArray(F, x, xo + 24), s);
             acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(acc);
     }
 
     @Override

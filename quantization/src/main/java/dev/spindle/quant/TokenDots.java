@@ -4,7 +4,6 @@ import static dev.spindle.quant.Lanes.F;
 import static dev.spindle.quant.Lanes.N;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Dot products of one decoded row ({@link RowScratch}) with every token of a batch, several tokens per pass so that
@@ -43,7 +42,7 @@ final class TokenDots {
             }
             acc = s.fma(FloatVector.broadcast(F, row.scales[b]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD) - correction(row, sums, sumsOffset);
+        return Lanes.sum(acc) - correction(row, sums, sumsOffset);
     }
 
     /** {@code sum_g coefficient[g] * sums[g]}, in group order; 0 for formats without offsets or minimums. */
@@ -97,13 +96,10 @@ final class TokenDots {
                 acc2 = s2.fma(scale, acc2);
                 acc3 = s3.fma(scale, acc3);
             }
-            out[t * outStride + outIndex] = acc0.reduceLanes(VectorOperators.ADD) - correction(row, sums, t * groups);
-            out[(t + 1) * outStride + outIndex] =
-                    acc1.reduceLanes(VectorOperators.ADD) - correction(row, sums, (t + 1) * groups);
-            out[(t + 2) * outStride + outIndex] =
-                    acc2.reduceLanes(VectorOperators.ADD) - correction(row, sums, (t + 2) * groups);
-            out[(t + 3) * outStride + outIndex] =
-                    acc3.reduceLanes(VectorOperators.ADD) - correction(row, sums, (t + 3) * groups);
+            out[t * outStride + outIndex] = Lanes.sum(acc0) - correction(row, sums, t * groups);
+            out[(t + 1) * outStride + outIndex] = Lanes.sum(acc1) - correction(row, sums, (t + 1) * groups);
+            out[(t + 2) * outStride + outIndex] = Lanes.sum(acc2) - correction(row, sums, (t + 2) * groups);
+            out[(t + 3) * outStride + outIndex] = Lanes.sum(acc3) - correction(row, sums, (t + 3) * groups);
         }
         for (; t < tokens; t++) {
             out[t * outStride + outIndex] = blocksOne(row, x, t * cols, sums, t * groups);
@@ -146,13 +142,10 @@ final class TokenDots {
                 acc2 = s2.fma(scale, acc2);
                 acc3 = s3.fma(scale, acc3);
             }
-            out[t * outStride + outIndex] = acc0.reduceLanes(VectorOperators.ADD) - correction(row, sums, t * groups);
-            out[(t + 1) * outStride + outIndex] =
-                    acc1.reduceLanes(VectorOperators.ADD) - correction(row, sums, (t + 1) * groups);
-            out[(t + 2) * outStride + outIndex] =
-                    acc2.reduceLanes(VectorOperators.ADD) - correction(row, sums, (t + 2) * groups);
-            out[(t + 3) * outStride + outIndex] =
-                    acc3.reduceLanes(VectorOperators.ADD) - correction(row, sums, (t + 3) * groups);
+            out[t * outStride + outIndex] = Lanes.sum(acc0) - correction(row, sums, t * groups);
+            out[(t + 1) * outStride + outIndex] = Lanes.sum(acc1) - correction(row, sums, (t + 1) * groups);
+            out[(t + 2) * outStride + outIndex] = Lanes.sum(acc2) - correction(row, sums, (t + 2) * groups);
+            out[(t + 3) * outStride + outIndex] = Lanes.sum(acc3) - correction(row, sums, (t + 3) * groups);
         }
         for (; t < tokens; t++) {
             out[t * outStride + outIndex] = blocksOne(row, x, t * cols, sums, t * groups);
@@ -172,7 +165,7 @@ final class TokenDots {
             a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(a0.add(a1));
         for (; i < count; i++) {
             sum += w[i] * x[xOffset + i];
         }
@@ -219,10 +212,10 @@ final class TokenDots {
                 a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
                 i += N;
             }
-            float s0 = a00.add(a01).reduceLanes(VectorOperators.ADD);
-            float s1 = a10.add(a11).reduceLanes(VectorOperators.ADD);
-            float s2 = a20.add(a21).reduceLanes(VectorOperators.ADD);
-            float s3 = a30.add(a31).reduceLanes(VectorOperators.ADD);
+            float s0 = Lanes.sum(a00.add(a01));
+            float s1 = Lanes.sum(a10.add(a11));
+            float s2 = Lanes.sum(a20.add(a21));
+            float s3 = Lanes.sum(a30.add(a31));
             for (; i < cols; i++) {
                 s0 += w[i] * x[x0 + i];
                 s1 += w[i] * x[x1 + i];
