@@ -27,6 +27,9 @@ public final class WorkerPool implements AutoCloseable {
     /** System property: microseconds an idle worker spins before it parks (default 200). */
     public static final String SPIN_PROPERTY = "spindle.spin.micros";
 
+    /** Spins (some tens of microseconds) after which a waiting thread yields its core at each turn. */
+    private static final int YIELD_AFTER_SPINS = 1 << 10;
+
     private static final VarHandle PARKED = MethodHandles.arrayElementVarHandle(boolean[].class);
 
     private final int size;
@@ -113,9 +116,7 @@ public final class WorkerPool implements AutoCloseable {
         } catch (Throwable t) {
             own = t;
         }
-        while (unfinished.get() != 0) {
-            Thread.onSpinWait();
-        }
+        awaitWorkers();
         job = null;
         Throwable failed = own != null ? own : failure;
         failure = null;
@@ -125,6 +126,22 @@ public final class WorkerPool implements AutoCloseable {
             throw e;
         } else if (failed != null) {
             throw new IllegalStateException(failed);
+        }
+    }
+
+    /**
+     * Waits for the workers to finish the job: spinning, since they finish within microseconds of the caller when
+     * each has a core; but yielding after a while, since on an oversubscribed machine a worker that lost its core
+     * needs it back, and a spinning caller would keep it away for a whole time slice.
+     */
+    private void awaitWorkers() {
+        int spins = 0;
+        while (unfinished.get() != 0) {
+            if (++spins < YIELD_AFTER_SPINS) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
     }
 
@@ -159,7 +176,11 @@ public final class WorkerPool implements AutoCloseable {
             }
             // Read the clock only every 64 spins: nanoTime costs more than a spin.
             if ((++spins & 63) != 0 || System.nanoTime() < spinUntil) {
-                Thread.onSpinWait();
+                if (spins < YIELD_AFTER_SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
                 continue;
             }
             // Announce the park, then look again: the caller either sees the flag and unparks, or we see its job.
@@ -169,6 +190,7 @@ public final class WorkerPool implements AutoCloseable {
             }
             PARKED.setVolatile(parked, index - 1, false);
             spinUntil = System.nanoTime() + spinNanos;
+            spins = 0;
         }
     }
 
