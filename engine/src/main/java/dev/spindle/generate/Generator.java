@@ -1,21 +1,22 @@
 package dev.spindle.generate;
 
+import dev.spindle.kvcache.KvCacheManager;
 import dev.spindle.model.ForwardBatch;
 import dev.spindle.model.ForwardPass;
 import dev.spindle.sampling.Sampler;
 import dev.spindle.sampling.SamplingParams;
 import dev.spindle.sampling.SamplingState;
 import dev.spindle.sampling.TokenLogprobs;
+import java.util.Arrays;
 
 /**
  * A simple generation loop for one request at a time, as the command line uses it: prefill the prompt in chunks,
  * then decode the request's {@code n} samples together, one token each per step, until each stops. The real
  * scheduler (continuous batching over many requests) is a separate component.
  *
- * <p>The {@code n} samples share the prompt's computation: the prompt is prefilled once, every sample draws its first
- * token from the same logits, and samples after the first share the prompt's full KV blocks; only the tail of the
- * prompt that shares a block with generated tokens is recomputed, in each sample's own block, together with its first
- * decode step.
+ * <p>The {@code n} samples share the prompt: it is prefilled once, every sample draws its first token from the same
+ * logits, and the samples after the first are forks of the first in the KV cache, sharing its blocks (the partly
+ * filled last one is copied when a sample first writes into it).
  */
 public final class Generator {
     /** Receives tokens as they are produced. */
@@ -34,7 +35,7 @@ public final class Generator {
         STOP,
         /** It reached {@code maxTokens}. */
         LENGTH,
-        /** It filled the KV cache available to it. */
+        /** It reached the model's context length, or the KV cache had no room for it. */
         CONTEXT
     }
 
@@ -44,13 +45,13 @@ public final class Generator {
      * @param tokens each sample's generated tokens
      * @param finishReasons why each sample stopped
      * @param promptTokens tokens in the prompt
-     * @param prefillNanos time from the start to the first sampled token
-     * @param decodeNanos time of the decode steps after the first token
+     * @param prefillNanos time from the start to the first sampled tokens
+     * @param decodeNanos time of the decode steps after the first tokens
      */
     public record Result(
             int[][] tokens, FinishReason[] finishReasons, int promptTokens, long prefillNanos, long decodeNanos) {
 
-        /** Tokens generated over all samples, after the first of each (those the decode steps produced). */
+        /** Tokens the decode steps produced, over all samples: all but the first of each. */
         public int decodedTokens() {
             int sum = 0;
             for (int[] t : tokens) {
@@ -61,58 +62,47 @@ public final class Generator {
     }
 
     private final ForwardPass forward;
+    private final KvCacheManager cache;
     private final Sampler sampler;
     private final ForwardBatch batch;
     private final int chunkSize;
-    private final int blockSize;
-    private final int totalBlocks;
     private final int[] stopTokens;
+    private long nextSequence;
 
     /**
-     * @param forward the forward pass, owning a KV cache of {@code totalBlocks} blocks of {@code blockSize} tokens
-     * @param chunkSize prompt tokens per prefill step (also the largest batch)
+     * @param chunkSize prompt tokens per prefill step, at most the forward pass's batch
      * @param maxSamples the largest {@code n}
-     * @param stopTokens tokens that end a sample (EOS, end of turn), unless the request ignores them
+     * @param stopTokens tokens that end a sample (EOS, end of turn), unless the request ignores EOS
      */
-    public Generator(
-            ForwardPass forward, int chunkSize, int maxSamples, int blockSize, int totalBlocks, int[] stopTokens) {
+    public Generator(ForwardPass forward, int chunkSize, int maxSamples, int[] stopTokens) {
         this.forward = forward;
+        this.cache = forward.cache().manager();
         this.sampler = new Sampler(forward.config().vocabSize());
         this.chunkSize = chunkSize;
-        this.blockSize = blockSize;
-        this.totalBlocks = totalBlocks;
         this.stopTokens = stopTokens.clone();
-        this.batch = new ForwardBatch(Math.max(chunkSize, maxSamples * (blockSize + 1)), maxSamples);
+        this.batch = new ForwardBatch(Math.max(chunkSize, maxSamples), maxSamples);
     }
 
     /**
      * Generates {@code params.n()} samples after {@code prompt}, streaming each token to {@code sink}.
      *
-     * @throws IllegalArgumentException if the prompt is empty or does not fit the cache
+     * @throws IllegalArgumentException if the prompt is empty, longer than the context, or does not fit the cache
      */
     public Result generate(int[] prompt, SamplingParams params, TokenSink sink) {
         int n = params.n();
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty");
+        int context = forward.config().contextLength();
+        if (prompt.length == 0 || prompt.length > context) {
+            throw new IllegalArgumentException(
+                    "the prompt has " + prompt.length + " tokens; the context holds 1 to " + context);
         }
         if (n > batch.maxSequences()) {
             throw new IllegalArgumentException("n must be <= " + batch.maxSequences() + ", got " + n);
         }
         sampler.checkFits(params);
         int vocab = forward.config().vocabSize();
-        int promptFullBlocks = prompt.length / blockSize;
-        // each sample owns its blocks after the prompt's full blocks; sample 0 also owns those
-        int ownBlocks = (totalBlocks - promptFullBlocks) / n;
-        int capacity = Math.min(forward.config().contextLength(), (promptFullBlocks + ownBlocks) * blockSize);
-        if (ownBlocks < 1 || prompt.length > capacity) {
-            throw new IllegalArgumentException("the prompt of " + prompt.length + " tokens does not fit a cache of "
-                    + totalBlocks + " blocks of " + blockSize + " for " + n + " samples");
-        }
-        int[][] tables = new int[n][promptFullBlocks + ownBlocks];
+        long[] ids = new long[n];
         for (int s = 0; s < n; s++) {
-            for (int b = 0; b < tables[s].length; b++) {
-                tables[s][b] = b < promptFullBlocks ? b : promptFullBlocks + s * ownBlocks + (b - promptFullBlocks);
-            }
+            ids[s] = nextSequence++;
         }
         SamplingState[] states = new SamplingState[n];
         TokenLogprobs[] logprobs = new TokenLogprobs[n];
@@ -120,84 +110,117 @@ public final class Generator {
             states[s] = SamplingState.start(params, s, prompt);
             logprobs[s] = params.logprobs() ? new TokenLogprobs() : null;
         }
-        int maxTokens = params.maxTokens();
-        int[][] generated = new int[n][maxTokens];
+        int[][] generated = new int[n][params.maxTokens()];
         int[] counts = new int[n];
         FinishReason[] finish = new FinishReason[n];
-
-        long start = System.nanoTime();
-        // prefill: the whole prompt in sample 0's table, chunk by chunk
-        int row = -1;
-        float[] logits = null;
-        for (int done = 0; done < prompt.length; ) {
+        int live = 0;
+        try {
+            long start = System.nanoTime();
+            // prefill: the prompt after any cached prefix, chunk by chunk, in sample 0's sequence
+            int done = cache.cachedPrefixTokens(prompt, 0);
             int count = Math.min(chunkSize, prompt.length - done);
-            boolean last = done + count == prompt.length;
-            batch.clear();
-            int seq = batch.add(tables[0], done, prompt, done, count, last);
-            logits = forward.forward(batch);
-            row = batch.logitsRow(seq);
-            done += count;
-        }
-        for (int s = 0; s < n; s++) {
-            int token = sampler.sample(logits, row * vocab, states[s], logprobs[s]);
-            generated[s][counts[s]++] = token;
-            sink.accept(s, token, logprobs[s]);
-            finish[s] = finished(token, counts[s], prompt.length + counts[s], params, capacity);
-        }
-        long firstToken = System.nanoTime();
+            if (!cache.admit(ids[0], prompt, 0, count)) {
+                throw new IllegalArgumentException("the KV cache has no room for a prompt of " + prompt.length);
+            }
+            live = 1;
+            float[] logits;
+            int row;
+            while (true) {
+                batch.clear();
+                boolean last = done + count == prompt.length;
+                int seq = batch.add(cache.blockTable(ids[0]).ids(), done, prompt, done, count, last);
+                logits = forward.forward(batch);
+                row = batch.logitsRow(seq);
+                cache.markComputed(ids[0], count);
+                done += count;
+                if (last) {
+                    break;
+                }
+                count = Math.min(chunkSize, prompt.length - done);
+                if (!cache.allocateSlots(ids[0], count)) {
+                    throw new IllegalArgumentException("the KV cache has no room for a prompt of " + prompt.length);
+                }
+            }
+            for (int s = 1; s < n; s++) {
+                cache.fork(ids[0], ids[s]);
+                live++;
+            }
+            for (int s = 0; s < n; s++) {
+                finish[s] = accept(
+                        s,
+                        sampler.sample(logits, row * vocab, states[s], logprobs[s]),
+                        ids[s],
+                        params,
+                        generated,
+                        counts,
+                        context,
+                        sink,
+                        logprobs[s]);
+            }
+            long firstTokens = System.nanoTime();
 
-        // decode: every unfinished sample advances by one token per step
-        int tail = prompt.length - promptFullBlocks * blockSize; // prompt tokens in the block shared with outputs
-        int[] seqOfSample = new int[n];
-        int[] input = new int[blockSize + 1];
-        boolean[] tailDone = new boolean[n];
-        tailDone[0] = true;
-        while (true) {
-            batch.clear();
-            boolean any = false;
-            for (int s = 0; s < n; s++) {
-                seqOfSample[s] = -1;
-                if (finish[s] != null) {
-                    continue;
+            // decode: every unfinished sample advances by one token per step
+            int[] seqOfSample = new int[n];
+            while (true) {
+                batch.clear();
+                for (int s = 0; s < n; s++) {
+                    seqOfSample[s] = -1;
+                    if (finish[s] != null) {
+                        continue;
+                    }
+                    if (!roomForOneMore(ids[s]) || !cache.allocateSlots(ids[s], 1)) {
+                        finish[s] = FinishReason.CONTEXT;
+                        continue;
+                    }
+                    int position = cache.computedTokens(ids[s]);
+                    seqOfSample[s] =
+                            batch.add(cache.blockTable(ids[s]).ids(), position, generated[s], counts[s] - 1, 1, true);
                 }
-                int last = generated[s][counts[s] - 1];
-                int position = prompt.length + counts[s] - 1;
-                if (tailDone[s]) {
-                    input[0] = last;
-                    seqOfSample[s] = batch.add(tables[s], position, input, 0, 1, true);
-                } else {
-                    // the prompt's tail goes into this sample's own block first
-                    System.arraycopy(prompt, promptFullBlocks * blockSize, input, 0, tail);
-                    input[tail] = last;
-                    seqOfSample[s] = batch.add(tables[s], promptFullBlocks * blockSize, input, 0, tail + 1, true);
-                    tailDone[s] = true;
+                if (batch.sequenceCount() == 0) {
+                    break;
                 }
-                any = true;
+                logits = forward.forward(batch);
+                for (int s = 0; s < n; s++) {
+                    if (seqOfSample[s] >= 0) {
+                        cache.markComputed(ids[s], 1);
+                        int token =
+                                sampler.sample(logits, batch.logitsRow(seqOfSample[s]) * vocab, states[s], logprobs[s]);
+                        finish[s] = accept(s, token, ids[s], params, generated, counts, context, sink, logprobs[s]);
+                    }
+                }
             }
-            if (!any) {
-                break;
-            }
-            logits = forward.forward(batch);
+            long end = System.nanoTime();
+            int[][] tokens = new int[n][];
             for (int s = 0; s < n; s++) {
-                if (seqOfSample[s] < 0) {
-                    continue;
-                }
-                int token = sampler.sample(logits, batch.logitsRow(seqOfSample[s]) * vocab, states[s], logprobs[s]);
-                generated[s][counts[s]++] = token;
-                sink.accept(s, token, logprobs[s]);
-                finish[s] = finished(token, counts[s], prompt.length + counts[s], params, capacity);
+                tokens[s] = Arrays.copyOf(generated[s], counts[s]);
+            }
+            return new Result(tokens, finish, prompt.length, firstTokens - start, end - firstTokens);
+        } finally {
+            for (int s = 0; s < live; s++) {
+                cache.free(ids[s]);
             }
         }
-        long end = System.nanoTime();
-        int[][] tokens = new int[n][];
-        for (int s = 0; s < n; s++) {
-            tokens[s] = java.util.Arrays.copyOf(generated[s], counts[s]);
-        }
-        return new Result(tokens, finish, prompt.length, firstToken - start, end - firstToken);
     }
 
-    /** Why a sample that just produced {@code token} stops, or null if it goes on. */
-    private FinishReason finished(int token, int count, int length, SamplingParams params, int capacity) {
+    /** Whether the whole pool could hold one more position of {@code sequence} (else allocation would throw). */
+    private boolean roomForOneMore(long sequence) {
+        return cache.computedTokens(sequence) < (long) cache.totalBlocks() * cache.blockSize();
+    }
+
+    /** Records a sampled token and says why its sample stops, or null if it goes on. */
+    private FinishReason accept(
+            int sample,
+            int token,
+            long sequence,
+            SamplingParams params,
+            int[][] generated,
+            int[] counts,
+            int context,
+            TokenSink sink,
+            TokenLogprobs logprobs) {
+        generated[sample][counts[sample]++] = token;
+        cache.appendToken(sequence, token);
+        sink.accept(sample, token, logprobs);
         if (!params.ignoreEos()) {
             for (int stop : stopTokens) {
                 if (token == stop) {
@@ -205,11 +228,11 @@ public final class Generator {
                 }
             }
         }
-        if (count >= params.maxTokens()) {
+        if (counts[sample] >= params.maxTokens()) {
             return FinishReason.LENGTH;
         }
-        if (length > capacity) { // the next step would write position length - 1
-            return FinishReason.CONTEXT;
+        if (cache.numTokens(sequence) >= context) {
+            return FinishReason.CONTEXT; // the next step would compute position context
         }
         return null;
     }

@@ -1,21 +1,26 @@
 package dev.spindle.model;
 
+import dev.spindle.kvcache.KvCache;
+import dev.spindle.kvcache.attention.PagedAttention;
+import dev.spindle.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The transformer forward pass over a ragged batch: every token of the batch goes through each weight matrix
- * together, so each weight is read from memory once per step; attention reads each sequence's K/V from the paged
- * cache.
+ * The transformer forward pass over a ragged batch ({@link ForwardBatch}): every token of the batch goes through each
+ * weight matrix together, so each weight is read from memory once per step; each token's K and V go into its slot of
+ * the paged cache, and attention reads every sequence's K and V from there, through its block table, with no copy.
  *
  * <p>Activations are row-major {@code [token][width]} arrays sized once for the largest batch; a step allocates
- * nothing. One forward pass serves one engine thread.
+ * nothing. Every per-token result is computed the same way whatever else is in the batch, so a sequence's output does
+ * not depend on its neighbours or on how its prompt was chunked. One forward pass serves one engine thread; its
+ * {@link Workers} share each matrix product and attention.
  */
 public final class ForwardPass implements AutoCloseable {
     private final ModelConfig config;
     private final ModelWeights weights;
     private final Rope rope;
-    private final TemporaryKvCache cache;
+    private final KvCache cache;
     private final int maxTokens;
     private final int maxLogitRows;
 
@@ -31,26 +36,30 @@ public final class ForwardPass implements AutoCloseable {
     private final float[] ropeSin; // [maxTokens][ropeDims / 2]
     private final float[] finalNormed; // [maxLogitRows][dim]
     private final float[] logits; // [maxLogitRows][vocab]
-    private final float[][] scores; // [worker][cache capacity] attention weights of one query head
 
     private final Workers workers;
     private final MatmulJob matmul;
-    private final AttentionJob attentionJob = new AttentionJob();
-
-    public ForwardPass(Model model, int maxTokens, int maxLogitRows, int cacheBlocks, int blockSize) {
-        this(model, maxTokens, maxLogitRows, cacheBlocks, blockSize, 1);
-    }
+    private final AttentionJob attentionJob;
 
     /**
+     * @param cache the KV cache the batches' block tables point into; its shape must fit the model
      * @param maxTokens the most tokens one step may carry, over all its sequences
      * @param maxLogitRows the most sequences one step may ask logits for
      * @param threads threads that run each step, the caller's included
      */
-    public ForwardPass(Model model, int maxTokens, int maxLogitRows, int cacheBlocks, int blockSize, int threads) {
+    public ForwardPass(Model model, KvCache cache, int maxTokens, int maxLogitRows, int threads) {
         this.config = model.config();
         this.weights = model.weights();
         this.rope = new Rope(config, weights.ropeFreqFactors());
-        this.cache = new TemporaryKvCache(config.layers(), cacheBlocks, blockSize, config.kvHeads(), config.headDim());
+        this.cache = cache;
+        var shape = cache.shape();
+        if (shape.layers() != config.layers()
+                || shape.kvHeads() != config.kvHeads()
+                || shape.headDim() != config.headDim()) {
+            throw new IllegalArgumentException("the KV cache holds " + shape.layers() + " layers of " + shape.kvHeads()
+                    + " heads of " + shape.headDim() + "; the model has " + config.layers() + " of "
+                    + config.kvHeads() + " of " + config.headDim());
+        }
         this.maxTokens = maxTokens;
         this.maxLogitRows = maxLogitRows;
         int dim = config.dim();
@@ -67,22 +76,22 @@ public final class ForwardPass implements AutoCloseable {
         finalNormed = new float[maxLogitRows * dim];
         logits = new float[maxLogitRows * config.vocabSize()];
         workers = new Workers(threads);
-        scores = new float[threads][cache.capacity()];
-        matmul = new MatmulJob(threads, Math.max(dim, Math.max(config.ffnDim(), config.qDim())));
-    }
-
-    /** The ids of the worker threads, the caller's excluded. */
-    long[] workerThreadIds() {
-        return workers.workerThreadIds();
-    }
-
-    /** Stops the worker threads; the forward pass cannot run afterwards. */
-    public void close() {
-        workers.close();
+        int widest = Math.max(dim, Math.max(config.ffnDim(), config.qDim()));
+        matmul = new MatmulJob(threads, Math.max(maxTokens, maxLogitRows), widest);
+        PagedAttention[] kernels = new PagedAttention[threads];
+        for (int i = 0; i < threads; i++) {
+            kernels[i] = cache.attention(config.heads());
+        }
+        attentionJob = new AttentionJob(kernels);
     }
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** The KV cache this forward pass writes and reads. */
+    public KvCache cache() {
+        return cache;
     }
 
     /**
@@ -107,12 +116,11 @@ public final class ForwardPass implements AutoCloseable {
         return logits;
     }
 
-    /** x = h + Wo · attention(rope(Wq · norm(h)), rope(Wk · norm(h)), Wv · norm(h)) */
+    /** h += Wo · attention(rope(Wq · norm(h)), rope(Wk · norm(h)), Wv · norm(h)) */
     private void attentionBlock(int layer, LayerWeights w, ForwardBatch batch) {
         int n = batch.tokenCount();
-        int dim = config.dim();
         int headDim = config.headDim();
-        rmsnorm(xb, x, w.attnNorm(), n, dim);
+        rmsnorm(xb, x, w.attnNorm(), n, config.dim());
         matmul(xb, n, w.wq(), q, w.wk(), k, w.wv(), v);
         if (w.qBias() != null) {
             addBias(q, w.qBias(), n, config.qDim());
@@ -130,20 +138,19 @@ public final class ForwardPass implements AutoCloseable {
         storeKeysAndValues(layer, batch);
         attention(layer, batch);
         matmul(att, n, w.wo(), xb, null, null, null, null);
-        addInPlace(x, xb, n * dim);
+        addInPlace(x, xb, n * config.dim());
     }
 
-    /** x = h + W_down · (silu(W_gate · norm(h)) * (W_up · norm(h))) */
+    /** h += W_down · (silu(W_gate · norm(h)) * (W_up · norm(h))) */
     private void feedForwardBlock(LayerWeights w, int n) {
-        int dim = config.dim();
-        rmsnorm(xb, x, w.ffnNorm(), n, dim);
+        rmsnorm(xb, x, w.ffnNorm(), n, config.dim());
         matmul(xb, n, w.wGate(), gate, w.wUp(), up, null, null);
         swiglu(gate, up, n * config.ffnDim());
         matmul(gate, n, w.wDown(), xb, null, null, null, null);
-        addInPlace(x, xb, n * dim);
+        addInPlace(x, xb, n * config.dim());
     }
 
-    /** logits = W_out · norm(x), only for the last token of each sequence that asked. */
+    /** logits = W_out · norm(h), only after the last token of each sequence that asked. */
     private void outputLogits(ForwardBatch batch) {
         int dim = config.dim();
         for (int s = 0; s < batch.sequenceCount(); s++) {
@@ -154,26 +161,33 @@ public final class ForwardPass implements AutoCloseable {
             }
         }
         int rows = batch.logitRows();
-        rmsnorm(finalNormed, finalNormed, weights.outputNorm(), rows, dim);
-        matmul(finalNormed, rows, weights.output(), logits, null, null, null, null);
+        if (rows > 0) {
+            rmsnorm(finalNormed, finalNormed, weights.outputNorm(), rows, dim);
+            matmul(finalNormed, rows, weights.output(), logits, null, null, null, null);
+        }
     }
 
     private void embed(int[] tokens, int n) {
+        QuantizedMatrix embedding = weights.tokenEmbedding();
         for (int t = 0; t < n; t++) {
             if (tokens[t] < 0 || tokens[t] >= config.vocabSize()) {
                 throw new IllegalArgumentException(
                         "token id " + tokens[t] + " is outside the vocabulary of " + config.vocabSize());
             }
-            TemporaryKernels.dequantizeRow(weights.tokenEmbedding(), tokens[t], x, t * config.dim());
+            embedding.dequantizeRow(tokens[t], x, t * config.dim());
         }
     }
 
+    /** Each token's K and V go into the slot of its position: block {@code table[p / B]}, offset {@code p % B}. */
     private void storeKeysAndValues(int layer, ForwardBatch batch) {
         int kvDim = config.kvDim();
+        int blockSize = cache.shape().blockSize();
         int[] positions = batch.positions();
         int[] sequenceOf = batch.sequenceOf();
         for (int t = 0; t < batch.tokenCount(); t++) {
-            cache.write(layer, batch.blockTable(sequenceOf[t]), positions[t], k, t * kvDim, v, t * kvDim);
+            int p = positions[t];
+            int slot = batch.blockTable(sequenceOf[t])[p / blockSize] * blockSize + p % blockSize;
+            cache.write(layer, slot, k, t * kvDim, v, t * kvDim);
         }
     }
 
@@ -185,10 +199,15 @@ public final class ForwardPass implements AutoCloseable {
         attentionJob.batch = null;
     }
 
-    /** Chunks are (token, key/value head) pairs: the query heads of one group read the same keys and values. */
+    /** Chunks are (token, KV head) pairs: the query heads of one group read the same keys and values. */
     private final class AttentionJob implements Workers.Job {
+        private final PagedAttention[] kernels; // [worker]
         int layer;
         ForwardBatch batch;
+
+        AttentionJob(PagedAttention[] kernels) {
+            this.kernels = kernels;
+        }
 
         @Override
         public int chunks() {
@@ -207,32 +226,30 @@ public final class ForwardPass implements AutoCloseable {
 
         @Override
         public void run(int chunk, int worker) {
-            int group = config.groupSize();
             int t = chunk / config.kvHeads();
             int kvHead = chunk % config.kvHeads();
-            cache.attend(
+            int offset = t * config.qDim();
+            kernels[worker].attendGroup(
                     layer,
+                    kvHead,
+                    q,
+                    offset,
                     batch.blockTable(batch.sequenceOf()[t]),
                     batch.positions()[t] + 1,
-                    kvHead,
-                    kvHead * group,
-                    group,
-                    q,
-                    t * config.qDim(),
                     att,
-                    scores[worker]);
+                    offset);
         }
     }
 
-    /** {@code outI = WI · in} for up to three matrices sharing one input, in one parallel job. */
+    /** {@code outI = WI · in} for up to three matrices sharing one input, as one parallel job. */
     private void matmul(
             float[] in,
             int n,
-            WeightMatrix w0,
+            QuantizedMatrix w0,
             float[] out0,
-            WeightMatrix w1,
+            QuantizedMatrix w1,
             float[] out1,
-            WeightMatrix w2,
+            QuantizedMatrix w2,
             float[] out2) {
         matmul.set(in, n, w0, out0, w1, out1, w2, out2);
         workers.run(matmul);
@@ -280,5 +297,16 @@ public final class ForwardPass implements AutoCloseable {
         for (int i = 0; i < length; i++) {
             a[i] += b[i];
         }
+    }
+
+    /** The ids of the worker threads, the caller's excluded. */
+    long[] workerThreadIds() {
+        return workers.workerThreadIds();
+    }
+
+    /** Stops the worker threads; the forward pass cannot run afterwards. The cache stays open. */
+    @Override
+    public void close() {
+        workers.close();
     }
 }

@@ -1,10 +1,11 @@
 package dev.spindle.model;
 
+import dev.spindle.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The weights of one transformer block, views of the mapped file. Vectors are F32 segments; shapes are
- * {@code [rows][cols]} for matrices.
+ * The weights of one transformer block, views of the mapped file in their stored types. Vectors are F32 segments;
+ * matrices are {@code [rows][cols]}.
  *
  * @param attnNorm {@code [dim]} RMSNorm scale before attention
  * @param wq {@code [qDim][dim]} query projection
@@ -23,16 +24,16 @@ import java.lang.foreign.MemorySegment;
  */
 public record LayerWeights(
         MemorySegment attnNorm,
-        WeightMatrix wq,
-        WeightMatrix wk,
-        WeightMatrix wv,
+        QuantizedMatrix wq,
+        QuantizedMatrix wk,
+        QuantizedMatrix wv,
         MemorySegment qBias,
         MemorySegment kBias,
         MemorySegment vBias,
         MemorySegment qNorm,
         MemorySegment kNorm,
-        WeightMatrix wo,
+        QuantizedMatrix wo,
         MemorySegment ffnNorm,
-        WeightMatrix wGate,
-        WeightMatrix wUp,
-        WeightMatrix wDown) {}
+        QuantizedMatrix wGate,
+        QuantizedMatrix wUp,
+        QuantizedMatrix wDown) {}

@@ -1,6 +1,8 @@
 package dev.spindle.model;
 
 import dev.spindle.gguf.GgufFile;
+import dev.spindle.kvcache.memory.KvCacheShape;
+import dev.spindle.kvcache.memory.KvType;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -46,6 +48,11 @@ public final class Model implements AutoCloseable {
 
     public ModelWeights weights() {
         return weights;
+    }
+
+    /** What this model's KV cache holds per token: its layers, KV heads and head size, in {@code type}. */
+    public KvCacheShape kvCacheShape(KvType type, int blockSize) {
+        return new KvCacheShape(config.layers(), config.kvHeads(), config.headDim(), blockSize, type);
     }
 
     /** Unmaps the file: no forward pass over this model may run afterwards. */

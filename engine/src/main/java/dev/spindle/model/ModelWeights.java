@@ -3,10 +3,10 @@ package dev.spindle.model;
 import dev.spindle.gguf.GgufFile;
 import dev.spindle.gguf.GgufTensor;
 import dev.spindle.quant.GgmlType;
+import dev.spindle.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * All weights of a model, views of the mapped GGUF file in their stored types: nothing is copied or converted.
@@ -19,25 +19,11 @@ import java.util.Set;
  * @param layers the transformer blocks, in order
  */
 public record ModelWeights(
-        WeightMatrix tokenEmbedding,
+        QuantizedMatrix tokenEmbedding,
         MemorySegment outputNorm,
-        WeightMatrix output,
+        QuantizedMatrix output,
         MemorySegment ropeFreqFactors,
         List<LayerWeights> layers) {
-
-    /** The matrix types the forward pass multiplies with. */
-    public static final Set<GgmlType> MATRIX_TYPES = Set.of(
-            GgmlType.F32,
-            GgmlType.F16,
-            GgmlType.BF16,
-            GgmlType.Q4_0,
-            GgmlType.Q4_1,
-            GgmlType.Q5_0,
-            GgmlType.Q5_1,
-            GgmlType.Q8_0,
-            GgmlType.Q4_K,
-            GgmlType.Q5_K,
-            GgmlType.Q6_K);
 
     public ModelWeights {
         layers = List.copyOf(layers);
@@ -56,8 +42,8 @@ public record ModelWeights(
     public static ModelWeights read(GgufFile file, ModelConfig config) {
         Reader r = new Reader(file);
         int dim = config.dim();
-        WeightMatrix embedding = r.matrix("token_embd.weight", config.vocabSize(), dim);
-        WeightMatrix output = file.findTensor("output.weight").isEmpty()
+        QuantizedMatrix embedding = r.matrix("token_embd.weight", config.vocabSize(), dim);
+        QuantizedMatrix output = file.findTensor("output.weight").isEmpty()
                 ? embedding
                 : r.matrix("output.weight", config.vocabSize(), dim);
         MemorySegment ropeFreqs = file.findTensor("rope_freqs.weight").isEmpty()
@@ -94,18 +80,15 @@ public record ModelWeights(
                     .orElseThrow(() -> new UnsupportedModelException("the file has no tensor " + name));
         }
 
-        WeightMatrix matrix(String name, int rows, int cols) {
+        QuantizedMatrix matrix(String name, int rows, int cols) {
             GgufTensor t = tensor(name);
             long[] shape = t.shape();
             if (shape.length != 2 || shape[0] != cols || shape[1] != rows) {
                 throw new UnsupportedModelException(name + " has shape " + java.util.Arrays.toString(shape)
                         + ", expected [" + cols + ", " + rows + "]");
             }
-            if (!MATRIX_TYPES.contains(t.type())) {
-                throw new UnsupportedModelException(
-                        name + " has tensor type " + t.type() + ", which Spindle does not multiply with");
-            }
-            return new WeightMatrix(name, t.type(), rows, cols, t.data());
+            // every type GgufFile accepts is a GgmlType, and every GgmlType has kernels
+            return new QuantizedMatrix(t.type(), rows, cols, t.data());
         }
 
         MemorySegment vector(String name, int length) {

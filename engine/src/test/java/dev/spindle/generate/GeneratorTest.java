@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import dev.spindle.kvcache.KvCache;
 import dev.spindle.model.ForwardPass;
 import dev.spindle.model.Model;
+import dev.spindle.model.TestCaches;
 import dev.spindle.sampling.SamplingParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +16,6 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class GeneratorTest {
-    private static final int BLOCK = 16;
-
     private static Path stories() {
         return Path.of(System.getProperty("spindle.shared"), "models", "stories260K.gguf");
     }
@@ -31,9 +31,10 @@ class GeneratorTest {
 
     @Test
     void samplesOfOneRequestShareThePromptAndMatchARequestOfOne() throws Exception {
-        try (Model model = Model.open(stories())) {
-            ForwardPass forward = new ForwardPass(model, 64, 4, 64, BLOCK);
-            Generator generator = new Generator(forward, 64, 4, BLOCK, 64, new int[] {2});
+        try (Model model = Model.open(stories());
+                KvCache cache = TestCaches.cache(model, 64);
+                ForwardPass forward = new ForwardPass(model, cache, 64, 4, 2)) {
+            Generator generator = new Generator(forward, 64, 4, new int[] {2});
             for (int length : new int[] {5, 32, 45}) { // inside the first block, exactly two blocks, a partial third
                 int[] prompt = prompt(length);
                 SamplingParams one = SamplingParams.builder()
@@ -57,9 +58,10 @@ class GeneratorTest {
 
     @Test
     void aSeedReproducesSamplesAndSamplesDiffer() throws Exception {
-        try (Model model = Model.open(stories())) {
-            ForwardPass forward = new ForwardPass(model, 64, 4, 64, BLOCK);
-            Generator generator = new Generator(forward, 64, 4, BLOCK, 64, new int[] {2});
+        try (Model model = Model.open(stories());
+                KvCache cache = TestCaches.cache(model, 64);
+                ForwardPass forward = new ForwardPass(model, cache, 64, 4, 2)) {
+            Generator generator = new Generator(forward, 64, 4, new int[] {2});
             SamplingParams params = SamplingParams.builder()
                     .temperature(1.0f)
                     .topP(0.95f)
@@ -79,15 +81,16 @@ class GeneratorTest {
 
     @Test
     void stopsAtAStopTokenAndAtTheContext() throws Exception {
-        try (Model model = Model.open(stories())) {
-            ForwardPass forward = new ForwardPass(model, 64, 4, 4, BLOCK);
+        try (Model model = Model.open(stories());
+                KvCache cache = TestCaches.cache(model, 4);
+                ForwardPass forward = new ForwardPass(model, cache, 64, 4, 2)) {
             int[] prompt = prompt(20);
             SamplingParams greedy = SamplingParams.builder()
                     .temperature(0)
                     .maxTokens(100)
                     .ignoreEos(true)
                     .build();
-            Generator generator = new Generator(forward, 64, 1, BLOCK, 4, new int[0]);
+            Generator generator = new Generator(forward, 64, 1, new int[0]);
             Generator.Result full = generator.generate(prompt, greedy, (s, t, l) -> {});
             // 4 blocks of 16 hold 64 positions: 20 prompt tokens, then 44 generated ones fill the cache, plus one more
             assertEquals(Generator.FinishReason.CONTEXT, full.finishReasons()[0]);
@@ -97,7 +100,7 @@ class GeneratorTest {
             while (full.tokens()[0][firstStop] != stop) {
                 firstStop++;
             }
-            Generator stopping = new Generator(forward, 64, 1, BLOCK, 4, new int[] {stop});
+            Generator stopping = new Generator(forward, 64, 1, new int[] {stop});
             Generator.Result stopped = stopping.generate(
                     prompt, greedy.toBuilder().ignoreEos(false).build(), (s, t, l) -> {});
             assertEquals(Generator.FinishReason.STOP, stopped.finishReasons()[0]);

@@ -2,6 +2,7 @@ package dev.spindle.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import dev.spindle.kvcache.KvCache;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -23,9 +24,10 @@ class BatchInvarianceTest {
     }
 
     static void assertBatchInvariant(Path modelPath) throws Exception {
-        try (Model model = Model.open(modelPath)) {
+        try (Model model = Model.open(modelPath);
+                KvCache cache = TestCaches.cache(model, 8 * 16);
+                ForwardPass forward = new ForwardPass(model, cache, 512, 8, 2)) {
             int vocab = model.config().vocabSize();
-            ForwardPass forward = new ForwardPass(model, 512, 8, 8 * 16, 16);
             GreedyDriver driver = new GreedyDriver(forward, 512, 8, 16);
             SplittableRandom random = new SplittableRandom(11);
             int[] lengths = {70, 3, 120, 1, 33, 64, 9, 150};

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.spindle.gguf.GgufFile;
 import dev.spindle.gguf.GgufTensor;
 import dev.spindle.gguf.GgufWriter;
+import dev.spindle.kvcache.KvCache;
+import dev.spindle.kvcache.memory.KvType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -116,7 +118,8 @@ class ModelLoadingTest {
             assertTrue(model.weights().tiedEmbeddings());
             assertSame(model.weights().tokenEmbedding(), model.weights().output());
             ReferenceTransformer reference = new ReferenceTransformer(model);
-            try (ForwardPass forward = new ForwardPass(model, 16, 1, 1, 16)) {
+            try (KvCache cache = TestCaches.cache(model, 1, KvType.F32);
+                    ForwardPass forward = new ForwardPass(model, cache, 16, 1, 1)) {
                 ForwardBatch batch = new ForwardBatch(16, 1);
                 int[] tokens = {1, 403, 407, 261, 378};
                 batch.add(new int[] {0}, 0, tokens, 0, tokens.length, true);

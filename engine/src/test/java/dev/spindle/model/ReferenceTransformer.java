@@ -1,5 +1,6 @@
 package dev.spindle.model;
 
+import dev.spindle.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -214,11 +215,11 @@ final class ReferenceTransformer {
         return out;
     }
 
-    private static double[][] matrix(WeightMatrix w) {
+    private static double[][] matrix(QuantizedMatrix w) {
         double[][] out = new double[w.rows()][w.cols()];
         float[] row = new float[w.cols()];
         for (int r = 0; r < w.rows(); r++) {
-            Dequantize.row(w, r, row);
+            w.type().kernels().dequantizeScalar(w.data(), r * w.rowBytes(), row, 0, w.cols());
             for (int c = 0; c < w.cols(); c++) {
                 out[r][c] = row[c];
             }

@@ -2,6 +2,8 @@ package dev.spindle.model;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.spindle.kvcache.KvCache;
+import dev.spindle.kvcache.memory.KvType;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -13,9 +15,10 @@ class StoriesForwardTest {
 
     @Test
     void finalLogitsMatchTheReference() throws Exception {
-        try (Model model = Model.open(stories())) {
+        try (Model model = Model.open(stories());
+                KvCache cache = TestCaches.cache(model, 16, KvType.F32);
+                ForwardPass forward = new ForwardPass(model, cache, 128, 4, 1)) {
             ReferenceTransformer reference = new ReferenceTransformer(model);
-            ForwardPass forward = new ForwardPass(model, 128, 4, 16, 16);
             ForwardBatch batch = new ForwardBatch(128, 4);
             int[] blocks = new int[16];
             for (int i = 0; i < blocks.length; i++) {

@@ -2,6 +2,7 @@ package dev.spindle.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import dev.spindle.kvcache.KvCache;
 import dev.spindle.oracle.LlamaOracle;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,7 +36,8 @@ class StoriesLlamaCppTest {
         }
         oracle.run();
         try (Model model = Model.open(path);
-                ForwardPass forward = new ForwardPass(model, 256, 8, 64, 16, 2)) {
+                KvCache cache = TestCaches.cache(model, 64);
+                ForwardPass forward = new ForwardPass(model, cache, 256, 8, 2)) {
             GreedyDriver driver = new GreedyDriver(forward, 256, 8, 16);
             for (int i = 0; i < prompts.size(); i++) {
                 int[] prompt = prompts.get(i);

@@ -40,10 +40,24 @@ final class Lanes {
      * which would make a token's result depend on the JIT's progress, not only on the token.
      */
     static float sum(FloatVector v) {
-        v = v.add(v.rearrange(UPPER_HALF));
-        v = v.add(v.rearrange(UPPER_QUARTER));
-        v = v.add(v.rearrange(NEIGHBOUR));
-        return v.lane(0);
+        // Both methods stay within C2's 35-byte always-inline limit (MaxInlineSize): a call left out of line boxes
+        // its vector argument, an allocation per call, wherever the call site's profile does not count as hot.
+        return fold(fold(fold(v, UPPER_HALF), UPPER_QUARTER), NEIGHBOUR).lane(0);
+    }
+
+    /**
+     * {@link #sum(FloatVector)} of a vector stored at {@code a[offset .. offset + 8)}: the same additions in the same
+     * order, so the same bits. The multi-token kernels store their accumulators and sum them here: a method that
+     * handles four tokens' vectors grows past C2's node budget for inlining, and a vector passed to a call left out of
+     * line is boxed, an allocation per call.
+     */
+    static float sum(float[] a, int offset) {
+        return ((a[offset] + a[offset + 4]) + (a[offset + 2] + a[offset + 6]))
+                + ((a[offset + 1] + a[offset + 5]) + (a[offset + 3] + a[offset + 7]));
+    }
+
+    private static FloatVector fold(FloatVector v, VectorShuffle<Float> partner) {
+        return v.add(v.rearrange(partner));
     }
 
     /** Eight signed bytes from {@code offset}, as eight floats. */
