@@ -40,9 +40,10 @@ final class Lanes {
      * which would make a token's result depend on the JIT's progress, not only on the token.
      */
     static float sum(FloatVector v) {
-        // Both methods stay within C2's 35-byte always-inline limit (MaxInlineSize): a call left out of line boxes
-        // its vector argument, an allocation per call, wherever the call site's profile does not count as hot.
-        return fold(fold(fold(v, UPPER_HALF), UPPER_QUARTER), NEIGHBOUR).lane(0);
+        v = v.add(v.rearrange(UPPER_HALF));
+        v = v.add(v.rearrange(UPPER_QUARTER));
+        v = v.add(v.rearrange(NEIGHBOUR));
+        return v.lane(0);
     }
 
     /**
@@ -54,10 +55,6 @@ final class Lanes {
     static float sum(float[] a, int offset) {
         return ((a[offset] + a[offset + 4]) + (a[offset + 2] + a[offset + 6]))
                 + ((a[offset + 1] + a[offset + 5]) + (a[offset + 3] + a[offset + 7]));
-    }
-
-    private static FloatVector fold(FloatVector v, VectorShuffle<Float> partner) {
-        return v.add(v.rearrange(partner));
     }
 
     /** Eight signed bytes from {@code offset}, as eight floats. */
