@@ -22,8 +22,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Writes a GGUF model with random weights at a named shape.",
-            "Shapes: tiny (dim 64, 2 layers, a few MB), small-160m (dim 768, 12 layers),"
-                    + " tinyllama-1.1b (dim 2048, 22 layers).",
+            "Shapes: tiny (dim 256, 2 layers, 2M parameters), small-160m (dim 768, 12 layers, 125M),"
+                    + " tinyllama-1.1b (dim 2048, 22 layers, 1.1B).",
             "Without --tokenizer the model gets a synthetic SentencePiece vocabulary of the shape's size;"
                     + " with it, the Hugging Face byte-level BPE tokenizer in DIR (tokenizer.json,"
                     + " tokenizer_config.json), as llama.cpp's converter would embed it."
@@ -44,7 +44,8 @@ final class SynthCommand implements Callable<Integer> {
             names = "--type",
             defaultValue = "F16",
             paramLabel = "T",
-            description = "Type of the weight matrices (default ${DEFAULT-VALUE}); norms and biases stay F32.")
+            description = "Type of the weight matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or"
+                    + " Q6_K (default ${DEFAULT-VALUE}); norms and biases stay F32.")
     String type;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "The GGUF file to write.")

@@ -139,6 +139,8 @@ class InspectAndSynthCommandTest {
                 "tiny",
                 "--tokenizer",
                 tokenizer.toString(),
+                "--type",
+                "q4_0",
                 "--tied",
                 "--llama3-rope",
                 "--out",
