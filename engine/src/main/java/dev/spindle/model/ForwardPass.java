@@ -2,9 +2,12 @@ package dev.spindle.model;
 
 import dev.spindle.kvcache.KvCache;
 import dev.spindle.kvcache.attention.PagedAttention;
+import dev.spindle.quant.MatMul;
 import dev.spindle.quant.QuantizedMatrix;
+import dev.spindle.quant.parallel.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The transformer forward pass over a ragged batch ({@link ForwardBatch}): every token of the batch goes through each
@@ -13,8 +16,8 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Activations are row-major {@code [token][width]} arrays sized once for the largest batch; a step allocates
  * nothing. Every per-token result is computed the same way whatever else is in the batch, so a sequence's output does
- * not depend on its neighbours or on how its prompt was chunked. One forward pass serves one engine thread; its
- * {@link Workers} share each matrix product and attention.
+ * not depend on its neighbours or on how its prompt was chunked. One forward pass serves one engine thread; the
+ * threads of its {@link WorkerPool} share each matrix product ({@link MatMul}) and each attention.
  */
 public final class ForwardPass implements AutoCloseable {
     private final ModelConfig config;
@@ -37,17 +40,29 @@ public final class ForwardPass implements AutoCloseable {
     private final float[] finalNormed; // [maxLogitRows][dim]
     private final float[] logits; // [maxLogitRows][vocab]
 
-    private final Workers workers;
-    private final MatmulJob matmul;
+    private final WorkerPool pool;
+    private final boolean ownsPool;
+    private final MatMul matmul;
     private final AttentionJob attentionJob;
 
     /**
+     * A forward pass on its own pool of {@code threads} threads (the caller's included), closed with it.
+     *
      * @param cache the KV cache the batches' block tables point into; its shape must fit the model
      * @param maxTokens the most tokens one step may carry, over all its sequences
      * @param maxLogitRows the most sequences one step may ask logits for
-     * @param threads threads that run each step, the caller's included
      */
     public ForwardPass(Model model, KvCache cache, int maxTokens, int maxLogitRows, int threads) {
+        this(model, cache, new WorkerPool(threads), true, maxTokens, maxLogitRows);
+    }
+
+    /** A forward pass on the engine's {@code pool}, which stays open when this closes. */
+    public ForwardPass(Model model, KvCache cache, WorkerPool pool, int maxTokens, int maxLogitRows) {
+        this(model, cache, pool, false, maxTokens, maxLogitRows);
+    }
+
+    private ForwardPass(
+            Model model, KvCache cache, WorkerPool pool, boolean ownsPool, int maxTokens, int maxLogitRows) {
         this.config = model.config();
         this.weights = model.weights();
         this.rope = new Rope(config, weights.ropeFreqFactors());
@@ -75,11 +90,12 @@ public final class ForwardPass implements AutoCloseable {
         ropeSin = new float[maxTokens * rope.pairs()];
         finalNormed = new float[maxLogitRows * dim];
         logits = new float[maxLogitRows * config.vocabSize()];
-        workers = new Workers(threads);
+        this.pool = pool;
+        this.ownsPool = ownsPool;
         int widest = Math.max(dim, Math.max(config.ffnDim(), config.qDim()));
-        matmul = new MatmulJob(threads, Math.max(maxTokens, maxLogitRows), widest);
-        PagedAttention[] kernels = new PagedAttention[threads];
-        for (int i = 0; i < threads; i++) {
+        matmul = new MatMul(pool, Math.max(maxTokens, maxLogitRows), widest);
+        PagedAttention[] kernels = new PagedAttention[pool.size()];
+        for (int i = 0; i < kernels.length; i++) {
             kernels[i] = cache.attention(config.heads());
         }
         attentionJob = new AttentionJob(kernels);
@@ -195,13 +211,18 @@ public final class ForwardPass implements AutoCloseable {
     private void attention(int layer, ForwardBatch batch) {
         attentionJob.layer = layer;
         attentionJob.batch = batch;
-        workers.run(attentionJob);
+        attentionJob.next.set(0);
+        pool.run(attentionJob);
         attentionJob.batch = null;
     }
 
-    /** Chunks are (token, KV head) pairs: the query heads of one group read the same keys and values. */
-    private final class AttentionJob implements Workers.Job {
-        private final PagedAttention[] kernels; // [worker]
+    /**
+     * Threads take (token, KV head) pairs in turn: the query heads of one group read the same keys and values. Each
+     * pair's result depends only on its token, so not on which thread took it.
+     */
+    private final class AttentionJob implements WorkerPool.Job {
+        private final PagedAttention[] kernels; // [worker] each holds its own scratch
+        final AtomicInteger next = new AtomicInteger();
         int layer;
         ForwardBatch batch;
 
@@ -210,34 +231,24 @@ public final class ForwardPass implements AutoCloseable {
         }
 
         @Override
-        public int chunks() {
-            return batch.tokenCount() * config.kvHeads();
-        }
-
-        @Override
-        public boolean worthSharing() {
-            // multiply-adds: every query head against every position it sees, for scores and for values
-            long macs = 0;
-            for (int t = 0; t < batch.tokenCount(); t++) {
-                macs += batch.positions()[t] + 1;
+        public void run(int worker, int workers) {
+            int kvHeads = config.kvHeads();
+            int pairs = batch.tokenCount() * kvHeads;
+            PagedAttention kernel = kernels[worker];
+            for (int pair = next.getAndIncrement(); pair < pairs; pair = next.getAndIncrement()) {
+                int t = pair / kvHeads;
+                int kvHead = pair % kvHeads;
+                int offset = t * config.qDim();
+                kernel.attendGroup(
+                        layer,
+                        kvHead,
+                        q,
+                        offset,
+                        batch.blockTable(batch.sequenceOf()[t]),
+                        batch.positions()[t] + 1,
+                        att,
+                        offset);
             }
-            return macs * 2L * config.qDim() >= 1 << 18;
-        }
-
-        @Override
-        public void run(int chunk, int worker) {
-            int t = chunk / config.kvHeads();
-            int kvHead = chunk % config.kvHeads();
-            int offset = t * config.qDim();
-            kernels[worker].attendGroup(
-                    layer,
-                    kvHead,
-                    q,
-                    offset,
-                    batch.blockTable(batch.sequenceOf()[t]),
-                    batch.positions()[t] + 1,
-                    att,
-                    offset);
         }
     }
 
@@ -251,9 +262,7 @@ public final class ForwardPass implements AutoCloseable {
             float[] out1,
             QuantizedMatrix w2,
             float[] out2) {
-        matmul.set(in, n, w0, out0, w1, out1, w2, out2);
-        workers.run(matmul);
-        matmul.clear();
+        matmul.multiply(in, n, w0, out0, w1, out1, w2, out2);
     }
 
     /**
@@ -301,12 +310,14 @@ public final class ForwardPass implements AutoCloseable {
 
     /** The ids of the worker threads, the caller's excluded. */
     long[] workerThreadIds() {
-        return workers.workerThreadIds();
+        return pool.workerThreadIds();
     }
 
-    /** Stops the worker threads; the forward pass cannot run afterwards. The cache stays open. */
+    /** Closes the pool if this forward pass made it; the cache stays open. */
     @Override
     public void close() {
-        workers.close();
+        if (ownsPool) {
+            pool.close();
+        }
     }
 }
