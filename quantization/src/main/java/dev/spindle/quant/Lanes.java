@@ -46,6 +46,17 @@ final class Lanes {
         return v.lane(0);
     }
 
+    /**
+     * {@link #sum(FloatVector)} of a vector stored at {@code a[offset .. offset + 8)}: the same additions in the same
+     * order, so the same bits. The multi-token kernels store their accumulators and sum them here: a method that
+     * handles four tokens' vectors grows past C2's node budget for inlining, and a vector passed to a call left out of
+     * line is boxed, an allocation per call.
+     */
+    static float sum(float[] a, int offset) {
+        return ((a[offset] + a[offset + 4]) + (a[offset + 2] + a[offset + 6]))
+                + ((a[offset + 1] + a[offset + 5]) + (a[offset + 3] + a[offset + 7]));
+    }
+
     /** Eight signed bytes from {@code offset}, as eight floats. */
     static FloatVector signedBytesToFloats(MemorySegment seg, long offset) {
         return (FloatVector) ByteVector.fromMemorySegment(B64, seg, offset, LE).convertShape(VectorOperators.B2F, F, 0);

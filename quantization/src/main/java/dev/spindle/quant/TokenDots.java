@@ -59,97 +59,120 @@ final class TokenDots {
     }
 
     private static void blocks32(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
-        float[] x = a.x();
-        float[] sums = a.sums();
-        float[] q = row.q;
-        int cols = a.cols();
-        int groups = a.groups();
         int tokens = a.tokens();
         int t = 0;
         for (; t + 4 <= tokens; t += 4) {
-            int x0 = t * cols;
-            int x1 = x0 + cols;
-            int x2 = x1 + cols;
-            int x3 = x2 + cols;
-            FloatVector acc0 = FloatVector.zero(F);
-            FloatVector acc1 = FloatVector.zero(F);
-            FloatVector acc2 = FloatVector.zero(F);
-            FloatVector acc3 = FloatVector.zero(F);
-            for (int b = 0; b < row.blocks; b++) {
-                int qo = b * 32;
-                int xs = row.starts[b];
-                FloatVector w = FloatVector.fromArray(F, q, qo);
-                FloatVector s0 = w.mul(FloatVector.fromArray(F, x, x0 + xs));
-                FloatVector s1 = w.mul(FloatVector.fromArray(F, x, x1 + xs));
-                FloatVector s2 = w.mul(FloatVector.fromArray(F, x, x2 + xs));
-                FloatVector s3 = w.mul(FloatVector.fromArray(F, x, x3 + xs));
-                for (int k = N; k < 32; k += N) {
-                    w = FloatVector.fromArray(F, q, qo + k);
-                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + k), s0);
-                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + k), s1);
-                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + k), s2);
-                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + k), s3);
-                }
-                FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
-                acc0 = s0.fma(scale, acc0);
-                acc1 = s1.fma(scale, acc1);
-                acc2 = s2.fma(scale, acc2);
-                acc3 = s3.fma(scale, acc3);
-            }
-            out[t * outStride + outIndex] = Lanes.sum(acc0) - correction(row, sums, t * groups);
-            out[(t + 1) * outStride + outIndex] = Lanes.sum(acc1) - correction(row, sums, (t + 1) * groups);
-            out[(t + 2) * outStride + outIndex] = Lanes.sum(acc2) - correction(row, sums, (t + 2) * groups);
-            out[(t + 3) * outStride + outIndex] = Lanes.sum(acc3) - correction(row, sums, (t + 3) * groups);
+            blocks32Four(row, a, t, out, outIndex, outStride);
         }
         for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = blocksOne(row, x, t * cols, sums, t * groups);
+            out[t * outStride + outIndex] = blocksOne(row, a.x(), t * a.cols(), a.sums(), t * a.groups());
         }
     }
 
-    private static void blocks16(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
+    /**
+     * Tokens {@code t .. t + 3}. A method of its own so that C2 compiles it whole, lane sums inlined: inside one large
+     * method the inliner gave up on {@link Lanes#sum} (node count), and every call boxed its vector.
+     */
+    private static void blocks32Four(RowScratch row, Activations a, int t, float[] out, int outIndex, int outStride) {
         float[] x = a.x();
         float[] sums = a.sums();
         float[] q = row.q;
         int cols = a.cols();
         int groups = a.groups();
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        for (int b = 0; b < row.blocks; b++) {
+            int qo = b * 32;
+            int xs = row.starts[b];
+            FloatVector w = FloatVector.fromArray(F, q, qo);
+            FloatVector s0 = w.mul(FloatVector.fromArray(F, x, x0 + xs));
+            FloatVector s1 = w.mul(FloatVector.fromArray(F, x, x1 + xs));
+            FloatVector s2 = w.mul(FloatVector.fromArray(F, x, x2 + xs));
+            FloatVector s3 = w.mul(FloatVector.fromArray(F, x, x3 + xs));
+            for (int k = N; k < 32; k += N) {
+                w = FloatVector.fromArray(F, q, qo + k);
+                s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + k), s0);
+                s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + k), s1);
+                s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + k), s2);
+                s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + k), s3);
+            }
+            FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
+            acc0 = s0.fma(scale, acc0);
+            acc1 = s1.fma(scale, acc1);
+            acc2 = s2.fma(scale, acc2);
+            acc3 = s3.fma(scale, acc3);
+        }
+        float[] lanes = row.lanes;
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, N);
+        acc2.intoArray(lanes, 2 * N);
+        acc3.intoArray(lanes, 3 * N);
+        out[t * outStride + outIndex] = Lanes.sum(lanes, 0) - correction(row, sums, t * groups);
+        out[(t + 1) * outStride + outIndex] = Lanes.sum(lanes, N) - correction(row, sums, (t + 1) * groups);
+        out[(t + 2) * outStride + outIndex] = Lanes.sum(lanes, 2 * N) - correction(row, sums, (t + 2) * groups);
+        out[(t + 3) * outStride + outIndex] = Lanes.sum(lanes, 3 * N) - correction(row, sums, (t + 3) * groups);
+    }
+
+    private static void blocks16(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
         int tokens = a.tokens();
         int t = 0;
         for (; t + 4 <= tokens; t += 4) {
-            int x0 = t * cols;
-            int x1 = x0 + cols;
-            int x2 = x1 + cols;
-            int x3 = x2 + cols;
-            FloatVector acc0 = FloatVector.zero(F);
-            FloatVector acc1 = FloatVector.zero(F);
-            FloatVector acc2 = FloatVector.zero(F);
-            FloatVector acc3 = FloatVector.zero(F);
-            for (int b = 0; b < row.blocks; b++) {
-                int qo = b * 16;
-                int xs = row.starts[b];
-                FloatVector w = FloatVector.fromArray(F, q, qo);
-                FloatVector s0 = w.mul(FloatVector.fromArray(F, x, x0 + xs));
-                FloatVector s1 = w.mul(FloatVector.fromArray(F, x, x1 + xs));
-                FloatVector s2 = w.mul(FloatVector.fromArray(F, x, x2 + xs));
-                FloatVector s3 = w.mul(FloatVector.fromArray(F, x, x3 + xs));
-                w = FloatVector.fromArray(F, q, qo + N);
-                s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + N), s0);
-                s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + N), s1);
-                s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + N), s2);
-                s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + N), s3);
-                FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
-                acc0 = s0.fma(scale, acc0);
-                acc1 = s1.fma(scale, acc1);
-                acc2 = s2.fma(scale, acc2);
-                acc3 = s3.fma(scale, acc3);
-            }
-            out[t * outStride + outIndex] = Lanes.sum(acc0) - correction(row, sums, t * groups);
-            out[(t + 1) * outStride + outIndex] = Lanes.sum(acc1) - correction(row, sums, (t + 1) * groups);
-            out[(t + 2) * outStride + outIndex] = Lanes.sum(acc2) - correction(row, sums, (t + 2) * groups);
-            out[(t + 3) * outStride + outIndex] = Lanes.sum(acc3) - correction(row, sums, (t + 3) * groups);
+            blocks16Four(row, a, t, out, outIndex, outStride);
         }
         for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = blocksOne(row, x, t * cols, sums, t * groups);
+            out[t * outStride + outIndex] = blocksOne(row, a.x(), t * a.cols(), a.sums(), t * a.groups());
         }
+    }
+
+    /** Tokens {@code t .. t + 3}: a method of its own for the reason {@link #blocks32Four} gives. */
+    private static void blocks16Four(RowScratch row, Activations a, int t, float[] out, int outIndex, int outStride) {
+        float[] x = a.x();
+        float[] sums = a.sums();
+        float[] q = row.q;
+        int cols = a.cols();
+        int groups = a.groups();
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        for (int b = 0; b < row.blocks; b++) {
+            int qo = b * 16;
+            int xs = row.starts[b];
+            FloatVector w = FloatVector.fromArray(F, q, qo);
+            FloatVector s0 = w.mul(FloatVector.fromArray(F, x, x0 + xs));
+            FloatVector s1 = w.mul(FloatVector.fromArray(F, x, x1 + xs));
+            FloatVector s2 = w.mul(FloatVector.fromArray(F, x, x2 + xs));
+            FloatVector s3 = w.mul(FloatVector.fromArray(F, x, x3 + xs));
+            w = FloatVector.fromArray(F, q, qo + N);
+            s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + N), s0);
+            s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + N), s1);
+            s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + N), s2);
+            s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + N), s3);
+            FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
+            acc0 = s0.fma(scale, acc0);
+            acc1 = s1.fma(scale, acc1);
+            acc2 = s2.fma(scale, acc2);
+            acc3 = s3.fma(scale, acc3);
+        }
+        float[] lanes = row.lanes;
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, N);
+        acc2.intoArray(lanes, 2 * N);
+        acc3.intoArray(lanes, 3 * N);
+        out[t * outStride + outIndex] = Lanes.sum(lanes, 0) - correction(row, sums, t * groups);
+        out[(t + 1) * outStride + outIndex] = Lanes.sum(lanes, N) - correction(row, sums, (t + 1) * groups);
+        out[(t + 2) * outStride + outIndex] = Lanes.sum(lanes, 2 * N) - correction(row, sums, (t + 2) * groups);
+        out[(t + 3) * outStride + outIndex] = Lanes.sum(lanes, 3 * N) - correction(row, sums, (t + 3) * groups);
     }
 
     /** The reference order of a dense dot product: two accumulators over 16 lanes, 8 more, then a scalar tail. */
@@ -173,62 +196,72 @@ final class TokenDots {
     }
 
     private static void dense(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
-        float[] x = a.x();
-        float[] w = row.q;
-        int cols = a.cols();
         int tokens = a.tokens();
         int t = 0;
         for (; t + 4 <= tokens; t += 4) {
-            int x0 = t * cols;
-            int x1 = x0 + cols;
-            int x2 = x1 + cols;
-            int x3 = x2 + cols;
-            FloatVector a00 = FloatVector.zero(F);
-            FloatVector a01 = FloatVector.zero(F);
-            FloatVector a10 = FloatVector.zero(F);
-            FloatVector a11 = FloatVector.zero(F);
-            FloatVector a20 = FloatVector.zero(F);
-            FloatVector a21 = FloatVector.zero(F);
-            FloatVector a30 = FloatVector.zero(F);
-            FloatVector a31 = FloatVector.zero(F);
-            int i = 0;
-            for (; i + 2 * N <= cols; i += 2 * N) {
-                FloatVector v = FloatVector.fromArray(F, w, i);
-                a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
-                a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
-                a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
-                a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
-                v = FloatVector.fromArray(F, w, i + N);
-                a01 = v.fma(FloatVector.fromArray(F, x, x0 + i + N), a01);
-                a11 = v.fma(FloatVector.fromArray(F, x, x1 + i + N), a11);
-                a21 = v.fma(FloatVector.fromArray(F, x, x2 + i + N), a21);
-                a31 = v.fma(FloatVector.fromArray(F, x, x3 + i + N), a31);
-            }
-            if (i + N <= cols) {
-                FloatVector v = FloatVector.fromArray(F, w, i);
-                a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
-                a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
-                a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
-                a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
-                i += N;
-            }
-            float s0 = Lanes.sum(a00.add(a01));
-            float s1 = Lanes.sum(a10.add(a11));
-            float s2 = Lanes.sum(a20.add(a21));
-            float s3 = Lanes.sum(a30.add(a31));
-            for (; i < cols; i++) {
-                s0 += w[i] * x[x0 + i];
-                s1 += w[i] * x[x1 + i];
-                s2 += w[i] * x[x2 + i];
-                s3 += w[i] * x[x3 + i];
-            }
-            out[t * outStride + outIndex] = s0;
-            out[(t + 1) * outStride + outIndex] = s1;
-            out[(t + 2) * outStride + outIndex] = s2;
-            out[(t + 3) * outStride + outIndex] = s3;
+            denseFour(row, a, t, out, outIndex, outStride);
         }
         for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = denseOne(w, x, t * cols, cols);
+            out[t * outStride + outIndex] = denseOne(row.q, a.x(), t * a.cols(), a.cols());
         }
+    }
+
+    /** Tokens {@code t .. t + 3}: a method of its own for the reason {@link #blocks32Four} gives. */
+    private static void denseFour(RowScratch row, Activations a, int t, float[] out, int outIndex, int outStride) {
+        float[] x = a.x();
+        float[] w = row.q;
+        int cols = a.cols();
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F);
+        FloatVector a21 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F);
+        FloatVector a31 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 2 * N <= cols; i += 2 * N) {
+            FloatVector v = FloatVector.fromArray(F, w, i);
+            a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
+            a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
+            a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
+            a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
+            v = FloatVector.fromArray(F, w, i + N);
+            a01 = v.fma(FloatVector.fromArray(F, x, x0 + i + N), a01);
+            a11 = v.fma(FloatVector.fromArray(F, x, x1 + i + N), a11);
+            a21 = v.fma(FloatVector.fromArray(F, x, x2 + i + N), a21);
+            a31 = v.fma(FloatVector.fromArray(F, x, x3 + i + N), a31);
+        }
+        if (i + N <= cols) {
+            FloatVector v = FloatVector.fromArray(F, w, i);
+            a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
+            a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
+            a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
+            a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
+            i += N;
+        }
+        float[] lanes = row.lanes;
+        a00.add(a01).intoArray(lanes, 0);
+        a10.add(a11).intoArray(lanes, N);
+        a20.add(a21).intoArray(lanes, 2 * N);
+        a30.add(a31).intoArray(lanes, 3 * N);
+        float s0 = Lanes.sum(lanes, 0);
+        float s1 = Lanes.sum(lanes, N);
+        float s2 = Lanes.sum(lanes, 2 * N);
+        float s3 = Lanes.sum(lanes, 3 * N);
+        for (; i < cols; i++) {
+            s0 += w[i] * x[x0 + i];
+            s1 += w[i] * x[x1 + i];
+            s2 += w[i] * x[x2 + i];
+            s3 += w[i] * x[x3 + i];
+        }
+        out[t * outStride + outIndex] = s0;
+        out[(t + 1) * outStride + outIndex] = s1;
+        out[(t + 2) * outStride + outIndex] = s2;
+        out[(t + 3) * outStride + outIndex] = s3;
     }
 }

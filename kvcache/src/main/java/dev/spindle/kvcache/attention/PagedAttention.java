@@ -85,7 +85,8 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /**
      * The kernels for this machine: the vector ones, unless the system property {@value #KERNELS_PROPERTY} is
-     * {@code scalar} or the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated).
+     * {@code scalar}, the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated), or
+     * the head dimension is not a multiple of the vector kernels' lanes (heads of 8 on 512-bit hardware).
      * The scale is {@code 1 / sqrt(headDim)}.
      */
     public static PagedAttention create(HostKvMemory memory, int queryHeads) {
@@ -99,6 +100,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             case "scalar" -> scalar(memory, queryHeads, scale);
             case "vector" ->
                 FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
+                                && memory.layout().shape().headDim() % VectorPagedAttention.lanes() == 0
                         ? vector(memory, queryHeads, scale)
                         : scalar(memory, queryHeads, scale);
             default ->

@@ -5,12 +5,15 @@ package dev.spindle.kvcache.memory;
  * for each of {@code kvHeads} KV heads, in element type {@code type}; tokens are grouped into blocks of
  * {@code blockSize}.
  *
- * <p>Block size and head dimension are multiples of 16 so that the attention kernel's vectors (up to 16 float lanes)
- * tile both exactly; Q8_0 also needs the head dimension to be a multiple of its 32-element blocks.
+ * <p>Block size is a multiple of 16 so that the attention kernel's vectors (up to 16 float lanes) tile it exactly. The
+ * head dimension is a multiple of 8 (small models such as stories260K have heads of 8); the vector kernels need it to
+ * be a multiple of their lane count and the scalar twin runs otherwise ({@link
+ * dev.spindle.kvcache.attention.PagedAttention#create}). Q8_0 also needs the head dimension to be a multiple of its
+ * 32-element blocks.
  *
  * @param layers transformer layers, at least 1
  * @param kvHeads KV heads per layer, at least 1
- * @param headDim elements per head vector, a multiple of 16 (of 32 for Q8_0)
+ * @param headDim elements per head vector, a multiple of 8 (of 32 for Q8_0)
  * @param blockSize tokens per block, a multiple of 16 (16 is the usual choice)
  * @param type element type of K and V
  */
@@ -28,9 +31,9 @@ public record KvCacheShape(int layers, int kvHeads, int headDim, int blockSize, 
         if (type == null) {
             throw new IllegalArgumentException("the KV element type is missing");
         }
-        if (headDim < 16 || headDim % 16 != 0 || headDim % type.ggmlType().blockSize() != 0) {
+        if (headDim < 8 || headDim % 8 != 0 || headDim % type.ggmlType().blockSize() != 0) {
             throw new IllegalArgumentException("head dimension %d is not a positive multiple of %d for %s"
-                    .formatted(headDim, Math.max(16, type.ggmlType().blockSize()), type));
+                    .formatted(headDim, Math.max(8, type.ggmlType().blockSize()), type));
         }
         if (blockSize < 16 || blockSize % 16 != 0 || blockSize > 1024) {
             throw new IllegalArgumentException(
