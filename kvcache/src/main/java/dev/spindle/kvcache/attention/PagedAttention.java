@@ -43,19 +43,20 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /** {@code [group][headDim]}: this group's query, times the scale. */
     protected final float[] scaledQuery;
-    /** {@code [headDim][blockSize]}: the current block's K as floats, transposed as stored. */
-    protected final float[] keys;
-    /** {@code [blockSize][headDim]}: the current block's V as floats (valid tokens only). */
-    protected final float[] values;
     /** {@code [group][blockSize]}: the current block's scores, then their softmax weights (0 past the context). */
     protected final float[] weights;
     /** {@code [group]}: the factor the accumulator is rescaled by for the current block. */
     protected final float[] rescale;
     /** {@code [group][headDim]}: the unnormalised output. */
     protected final float[] accumulator;
+    /**
+     * {@code [group][blockSize]}: the softmax denominators, kept per token offset within a block (lane by lane, like
+     * the accumulator) and summed in offset order at the end; this keeps the sum off the per-block critical path
+     * while fixing its order.
+     */
+    protected final float[] sums;
 
     private final float[] runningMax;
-    private final float[] runningSum;
 
     PagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         KvCacheShape shape = memory.layout().shape();
@@ -75,13 +76,11 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         this.group = queryHeads / shape.kvHeads();
         this.scale = scale;
         this.scaledQuery = new float[group * headDim];
-        this.keys = new float[headDim * blockSize];
-        this.values = new float[blockSize * headDim];
         this.weights = new float[group * blockSize];
         this.rescale = new float[group];
         this.accumulator = new float[group * headDim];
+        this.sums = new float[group * blockSize];
         this.runningMax = new float[group];
-        this.runningSum = new float[group];
     }
 
     /**
@@ -230,21 +229,22 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             scaledQuery[i] = query[first + i] * scale;
         }
         Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
-        Arrays.fill(runningSum, 0f);
+        Arrays.fill(sums, 0f);
         Arrays.fill(accumulator, 0f);
         int blocks = Math.ceilDiv(contextLength, blockSize);
         for (int i = 0; i < blocks; i++) {
             int block = blockTable[i];
             int valid = Math.min(blockSize, contextLength - i * blockSize);
-            loadKeys(layer, block, kvHead);
-            score();
+            score(layer, block, kvHead);
             softmax(valid);
-            loadValues(layer, block, kvHead, valid);
-            accumulate(valid);
+            accumulate(layer, block, kvHead, valid);
         }
         int target = outOffset + kvHead * group * headDim;
         for (int h = 0; h < group; h++) {
-            float sum = runningSum[h];
+            float sum = 0f;
+            for (int t = 0; t < blockSize; t++) {
+                sum += sums[h * blockSize + t];
+            }
             for (int d = 0; d < headDim; d++) {
                 out[target + h * headDim + d] = accumulator[h * headDim + d] / sum;
             }
@@ -252,46 +252,47 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
     }
 
     /**
-     * Folds the current block's scores into the running softmax: rescale factors for what was accumulated so far, and
-     * weights {@code exp(score - max)} for the block's valid tokens (0 for the rest).
+     * Folds the current block's scores into the running softmax: the factor that rescales what was accumulated so far,
+     * the weights {@code exp(score - max)} of the block's valid tokens (0 for the rest), and the per-offset sums.
      */
     private void softmax(int valid) {
         for (int h = 0; h < group; h++) {
             int row = h * blockSize;
-            float blockMax = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < valid; t++) {
-                blockMax = Math.max(blockMax, weights[row + t]);
+            if (valid < blockSize) {
+                Arrays.fill(weights, row + valid, row + blockSize, Float.NEGATIVE_INFINITY);
             }
             float previousMax = runningMax[h];
-            float max = Math.max(previousMax, blockMax);
+            float max = Math.max(previousMax, rowMax(row));
             rescale[h] = previousMax == Float.NEGATIVE_INFINITY ? 0f : Exp.exp(previousMax - max);
             exponentiate(row, max);
-            float sum = runningSum[h] * rescale[h];
-            for (int t = 0; t < valid; t++) {
-                sum += weights[row + t];
+            if (valid < blockSize) {
+                Arrays.fill(weights, row + valid, row + blockSize, 0f);
             }
-            for (int t = valid; t < blockSize; t++) {
-                weights[row + t] = 0f;
-            }
-            runningSum[h] = sum;
+            foldSums(row, rescale[h]);
             runningMax[h] = max;
         }
     }
 
-    /** Converts the K head block of {@code (layer, block, kvHead)} into {@link #keys}. */
-    abstract void loadKeys(int layer, int block, int kvHead);
+    /**
+     * Computes the scores of the block's tokens for every query head of the group into {@link #weights}, reading the
+     * K head block of {@code (layer, block, kvHead)}.
+     */
+    abstract void score(int layer, int block, int kvHead);
 
-    /** Scores every token of the block against every query head of the group into {@link #weights}. */
-    abstract void score();
+    /** The largest of {@code weights[row .. row + blockSize)}. */
+    abstract float rowMax(int row);
 
     /** Replaces {@code weights[row .. row + blockSize)} by {@code Exp.exp(weight - max)}. */
     abstract void exponentiate(int row, float max);
 
-    /** Converts the first {@code valid} V rows of the head block of {@code (layer, block, kvHead)} into {@link #values}. */
-    abstract void loadValues(int layer, int block, int kvHead, int valid);
+    /** {@code sums[row + t] = fma(sums[row + t], rescale, weights[row + t])} for every offset {@code t}. */
+    abstract void foldSums(int row, float rescale);
 
-    /** Rescales {@link #accumulator} by {@link #rescale} and adds the block's weighted V rows. */
-    abstract void accumulate(int valid);
+    /**
+     * Rescales {@link #accumulator} by {@link #rescale} and adds the weighted V rows of the first {@code valid} tokens
+     * of the V head block of {@code (layer, block, kvHead)}, in token order.
+     */
+    abstract void accumulate(int layer, int block, int kvHead, int valid);
 
     private void check(
             int layer,

@@ -3,6 +3,7 @@ package dev.spindle.kvcache.memory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The block pool in host memory: one off-heap {@link MemorySegment} allocated from a shared {@link Arena} at start-up
@@ -19,6 +20,8 @@ public final class HostKvMemory implements KvMemory {
     private static final float F16_MAX = 65504f;
     private static final int Q8_BLOCK = 32;
     private static final int Q8_BLOCK_BYTES = 34;
+    /** Off-heap bytes held by all open instances: the only off-heap allocations this module makes. */
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
 
     private final KvLayout layout;
     private final Arena arena;
@@ -32,6 +35,7 @@ public final class HostKvMemory implements KvMemory {
         this.layout = layout;
         this.arena = Arena.ofShared();
         this.pool = arena.allocate(layout.footprintBytes(), 64);
+        LIVE_BYTES.addAndGet(pool.byteSize());
         this.blockSize = layout.shape().blockSize();
         this.headDim = layout.shape().headDim();
         this.kvHeads = layout.shape().kvHeads();
@@ -183,9 +187,17 @@ public final class HostKvMemory implements KvMemory {
         }
     }
 
+    /** Off-heap bytes held by all open instances in this JVM, for leak checks and diagnostics. */
+    public static long liveBytes() {
+        return LIVE_BYTES.get();
+    }
+
     @Override
     public void close() {
-        arena.close();
+        if (arena.scope().isAlive()) {
+            arena.close();
+            LIVE_BYTES.addAndGet(-pool.byteSize());
+        }
     }
 
     private void checkSlot(int layer, int slot) {

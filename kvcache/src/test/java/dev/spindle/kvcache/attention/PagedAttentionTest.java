@@ -33,7 +33,8 @@ class PagedAttentionTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
-        int[][] heads = {{2, 2}, {2, 6}, {1, 8}, {2, 10}};
+        // Group sizes 1, 2, 3, 7, 8 and 15 exercise every tile of query heads (8, 4, 2, 1) and their mixes.
+        int[][] heads = {{2, 2}, {2, 4}, {2, 6}, {1, 7}, {1, 8}, {1, 15}};
         for (KvType type : KvType.values()) {
             for (int[] h : heads) {
                 for (int context : new int[] {1, 7, 16, 33, 200}) {
