@@ -1,10 +1,12 @@
 package dev.spindle.quant;
 
 /**
- * The GGML tensor types Spindle reads, with their block geometry: the one table of formats.
+ * The GGML tensor types Spindle reads, with their block geometry and their kernels: the one table of formats.
  *
  * <p>A tensor row of {@code n} elements of type {@code t} occupies {@code n / t.blockSize()} blocks of {@code
- * t.bytesPerBlock()} bytes. The numeric {@link #id()} is the value stored in GGUF files.
+ * t.bytesPerBlock()} bytes. The numeric {@link #id()} is the value stored in GGUF files. {@link #kernels()} gives the
+ * type's dequantizers, dot products and quantizer; the switch that builds them has no default, so a new type does not
+ * compile until it has kernels.
  */
 public enum GgmlType {
     F32(0, 1, 4),
@@ -62,6 +64,11 @@ public enum GgmlType {
         return Math.multiplyExact(elements / blockSize, (long) bytesPerBlock);
     }
 
+    /** The kernels of this type: scalar and vector dequantizers, dot products, quantizer. */
+    public TypeKernels kernels() {
+        return KernelTable.BY_ORDINAL[ordinal()];
+    }
+
     /** The type with GGUF number {@code id}, or {@code null} when Spindle does not know it. */
     public static GgmlType byId(int id) {
         for (GgmlType type : values()) {
@@ -70,5 +77,31 @@ public enum GgmlType {
             }
         }
         return null;
+    }
+
+    /** Built on first use: the kernel classes refer back to this enum. */
+    private static final class KernelTable {
+        static final TypeKernels[] BY_ORDINAL = build();
+
+        private static TypeKernels[] build() {
+            GgmlType[] types = values();
+            TypeKernels[] table = new TypeKernels[types.length];
+            for (GgmlType type : types) {
+                table[type.ordinal()] = switch (type) {
+                    case F32 -> new F32Kernels();
+                    case F16 -> new F16Kernels();
+                    case BF16 -> new Bf16Kernels();
+                    case Q8_0 -> new Q8_0Kernels();
+                    case Q4_0 -> new Q4_0Kernels();
+                    case Q4_1 -> new Q4_1Kernels();
+                    case Q5_0 -> new Q5_0Kernels();
+                    case Q5_1 -> new Q5_1Kernels();
+                    case Q4_K -> new Q4_KKernels();
+                    case Q5_K -> new Q5_KKernels();
+                    case Q6_K -> new Q6_KKernels();
+                };
+            }
+            return table;
+        }
     }
 }

@@ -1,0 +1,95 @@
+package dev.spindle.bench.kernels;
+
+import dev.spindle.quant.GgmlType;
+import dev.spindle.quant.MatMul;
+import dev.spindle.quant.QuantizedMatrix;
+import dev.spindle.quant.parallel.WorkerPool;
+import java.lang.foreign.Arena;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Matrix products for several tokens at once (a batch of decodes, or a prefill chunk): each weight row is read once
+ * for all of them. {@code tokenRows} counts row-token dot products per second; {@code weightBytes} the weights read.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
+public class BatchedMatMulBenchmark {
+
+    @Param({"Q4_0", "Q8_0", "Q4_K", "Q6_K", "F16"})
+    public String type;
+
+    @Param({"5632x2048"})
+    public String shape;
+
+    @Param({"8"})
+    public int tokens;
+
+    @Param({"2"})
+    public int threads;
+
+    private Arena arena;
+    private WorkerPool pool;
+    private MatMul matmul;
+    private QuantizedMatrix[] copies;
+    private float[] x;
+    private float[] out;
+    private long matrixBytes;
+    private int next;
+
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Work {
+        public long weightBytes;
+        public long tokenRows;
+    }
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        String[] dims = shape.split("x");
+        int rows = Integer.parseInt(dims[0]);
+        int cols = Integer.parseInt(dims[1]);
+        arena = Arena.ofShared();
+        copies = Weights.copies(GgmlType.valueOf(type), rows, cols, arena);
+        matrixBytes = copies[0].data().byteSize();
+        pool = new WorkerPool(threads);
+        matmul = new MatMul(pool, tokens, cols);
+        x = Weights.activations(tokens * cols);
+        out = new float[tokens * rows];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public float multiply(Work work) {
+        QuantizedMatrix w = copies[next];
+        next = next + 1 == copies.length ? 0 : next + 1;
+        matmul.multiply(w, x, tokens, out);
+        work.weightBytes += matrixBytes;
+        work.tokenRows += (long) tokens * w.rows();
+        return out[0];
+    }
+}

@@ -1,0 +1,57 @@
+package dev.spindle.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import dev.spindle.kvcache.KvCache;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A sequence's greedy output does not depend on what else shares its steps, nor on how its prompt is chunked: every
+ * per-token computation is the same whatever the batch.
+ */
+class BatchInvarianceTest {
+    private static final int STEPS = 32;
+
+    private static int[] prompt(SplittableRandom random, int length, int vocab) {
+        int[] tokens = new int[length];
+        tokens[0] = 1;
+        for (int i = 1; i < length; i++) {
+            tokens[i] = random.nextInt(3, vocab);
+        }
+        return tokens;
+    }
+
+    static void assertBatchInvariant(Path modelPath) throws Exception {
+        try (Model model = Model.open(modelPath);
+                KvCache cache = TestCaches.cache(model, 8 * 16);
+                ForwardPass forward = new ForwardPass(model, cache, 512, 8, 2)) {
+            int vocab = model.config().vocabSize();
+            GreedyDriver driver = new GreedyDriver(forward, 512, 8, 16);
+            SplittableRandom random = new SplittableRandom(11);
+            int[] lengths = {70, 3, 120, 1, 33, 64, 9, 150};
+            int[][] prompts = new int[8][];
+            for (int s = 0; s < 8; s++) {
+                prompts[s] = prompt(random, lengths[s], vocab);
+            }
+            int[] subject = prompts[0];
+            int[] alone = driver.run(new int[][] {subject}, new int[] {subject.length}, STEPS)[0];
+            for (int chunk : new int[] {1, 7, 64}) {
+                int[] chunked = driver.run(new int[][] {subject}, new int[] {chunk}, STEPS)[0];
+                assertArrayEquals(alone, chunked, "prompt prefilled in chunks of " + chunk);
+            }
+            int[][] together = driver.run(prompts, new int[] {70, 1, 7, 64, 5, 64, 2, 100}, STEPS);
+            assertArrayEquals(alone, together[0], "alone vs. with 7 other sequences");
+            for (int s = 1; s < 8; s++) {
+                int[] own = driver.run(new int[][] {prompts[s]}, new int[] {prompts[s].length}, STEPS)[0];
+                assertArrayEquals(own, together[s], "sequence " + s + " alone vs. in the batch of 8");
+            }
+        }
+    }
+
+    @Test
+    void stories260K() throws Exception {
+        assertBatchInvariant(StoriesForwardTest.stories());
+    }
+}

@@ -1,0 +1,81 @@
+package dev.spindle.quant;
+
+import static dev.spindle.quant.Lanes.F;
+import static dev.spindle.quant.Lanes.LE;
+import static dev.spindle.quant.Lanes.N;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+
+/** F32: IEEE single precision, little-endian, four bytes an element. */
+final class F32Kernels extends TypeKernels {
+
+    F32Kernels() {
+        super(GgmlType.F32);
+    }
+
+    @Override
+    public void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        for (int i = 0; i < count; i++) {
+            dst[dstOffset + i] = src.get(LE_FLOAT, offset + 4L * i);
+        }
+    }
+
+    @Override
+    public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        MemorySegment.copy(src, LE_FLOAT, offset, dst, dstOffset, count);
+    }
+
+    @Override
+    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
+        float sum = 0;
+        for (int i = 0; i < count; i++) {
+            sum += w.get(LE_FLOAT, offset + 4L * i) * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    @Override
+    public float dotVector(
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
+        // The order of TokenDots.denseOne: two accumulators, so that FMAs do not wait on one another.
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 2 * N <= count; i += 2 * N) {
+            a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a1 = load(w, offset, i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
+        }
+        if (i + N <= count) {
+            a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            i += N;
+        }
+        float sum = Lanes.sum(a0.add(a1), lanes);
+        for (; i < count; i++) {
+            sum += w.get(LE_FLOAT, offset + 4L * i) * x[xOffset + i];
+        }
+        return sum;
+    }
+
+    private static FloatVector load(MemorySegment w, long offset, int i) {
+        return FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE);
+    }
+
+    @Override
+    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+        MemorySegment.copy(w, LE_FLOAT, offset, row.q, 0, count);
+        row.blockLength = 0;
+    }
+
+    @Override
+    public void quantize(float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {
+        MemorySegment.copy(src, srcOffset, dst, LE_FLOAT, dstOffset, count);
+    }
+}

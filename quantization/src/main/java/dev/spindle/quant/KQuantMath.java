@@ -1,0 +1,218 @@
+package dev.spindle.quant;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The search for scales and minimums that llama.cpp's reference K-quant quantizers run (ggml-quants.c:
+ * {@code make_qkx2_quants}, {@code make_qx_quants}), and the 6-bit scale packing of Q4_K and Q5_K. Written from
+ * the definitions so that our files match theirs; the order of every float operation follows the original, since
+ * the chosen scale can flip on the last bit of a sum.
+ */
+final class KQuantMath {
+
+    /** Below this, a group counts as all zeros. */
+    static final float GROUP_MAX_EPS = 1e-15f;
+
+    private KQuantMath() {}
+
+    /**
+     * Fits {@code x ≈ scale * L + min} (with {@code min <= 0}, {@code 0 <= L <= nmax}) over {@code n} values by
+     * weighted least squares, trying {@code nstep + 1} candidate scales around {@code nmax / (max - min)}.
+     *
+     * @param mins receives {@code -min} at {@code minIndex}
+     * @return the scale
+     */
+    static float fitScaleAndMin(
+            int n,
+            int nmax,
+            float[] x,
+            int xOffset,
+            float[] weights,
+            int[] levels,
+            int levelsOffset,
+            float[] mins,
+            int minIndex,
+            int[] candidate,
+            float rmin,
+            float rdelta,
+            int nstep) {
+        float min = x[xOffset];
+        float max = x[xOffset];
+        float sumW = weights[0];
+        float sumX = sumW * x[xOffset];
+        for (int i = 1; i < n; i++) {
+            float v = x[xOffset + i];
+            if (v < min) {
+                min = v;
+            }
+            if (v > max) {
+                max = v;
+            }
+            float w = weights[i];
+            sumW += w;
+            sumX += w * v;
+        }
+        if (min > 0) {
+            min = 0;
+        }
+        if (max == min) {
+            for (int i = 0; i < n; i++) {
+                levels[levelsOffset + i] = 0;
+            }
+            mins[minIndex] = -min;
+            return 0.f;
+        }
+        float iscale = nmax / (max - min);
+        float scale = 1 / iscale;
+        float bestError = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clamp(QuantMath.nearestInt(iscale * (x[xOffset + i] - min)), 0, nmax);
+            levels[levelsOffset + i] = l;
+            float diff = scale * l + min - x[xOffset + i];
+            bestError += weights[i] * (diff * diff);
+        }
+        if (nstep < 1) {
+            mins[minIndex] = -min;
+            return scale;
+        }
+        for (int is = 0; is <= nstep; is++) {
+            iscale = (rmin + rdelta * is + nmax) / (max - min);
+            float sumL = 0;
+            float sumL2 = 0;
+            float sumXl = 0;
+            for (int i = 0; i < n; i++) {
+                int l = clamp(QuantMath.nearestInt(iscale * (x[xOffset + i] - min)), 0, nmax);
+                candidate[i] = l;
+                float w = weights[i];
+                sumL += w * l;
+                sumL2 += w * l * l;
+                sumXl += w * l * x[xOffset + i];
+            }
+            float det = sumW * sumL2 - sumL * sumL;
+            if (det > 0) {
+                float thisScale = (sumW * sumXl - sumX * sumL) / det;
+                float thisMin = (sumL2 * sumX - sumL * sumXl) / det;
+                if (thisMin > 0) {
+                    thisMin = 0;
+                    thisScale = sumXl / sumL2;
+                }
+                float error = 0;
+                for (int i = 0; i < n; i++) {
+                    float diff = thisScale * candidate[i] + thisMin - x[xOffset + i];
+                    error += weights[i] * (diff * diff);
+                }
+                if (error < bestError) {
+                    System.arraycopy(candidate, 0, levels, levelsOffset, n);
+                    bestError = error;
+                    scale = thisScale;
+                    min = thisMin;
+                }
+            }
+        }
+        mins[minIndex] = -min;
+        return scale;
+    }
+
+    /**
+     * Fits {@code x ≈ scale * (L - nmax)} with {@code 0 <= L < 2*nmax} over {@code n} values, weighting each by
+     * {@code x^2} and trying 18 scales around {@code -nmax / max} (rmse_type 1 without importance weights).
+     *
+     * @return the scale
+     */
+    static float fitSymmetricScale(int n, int nmax, float[] x, int xOffset, int[] levels, int levelsOffset) {
+        float max = 0;
+        float amax = 0;
+        for (int i = 0; i < n; i++) {
+            float ax = Math.abs(x[xOffset + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[xOffset + i];
+            }
+        }
+        if (amax < GROUP_MAX_EPS) {
+            for (int i = 0; i < n; i++) {
+                levels[levelsOffset + i] = 0;
+            }
+            return 0.f;
+        }
+        float iscale = -nmax / max;
+        float sumLx = 0;
+        float sumL2 = 0;
+        for (int i = 0; i < n; i++) {
+            float v = x[xOffset + i];
+            int l = clamp(QuantMath.nearestInt(iscale * v), -nmax, nmax - 1);
+            levels[levelsOffset + i] = l + nmax;
+            float w = v * v;
+            sumLx += w * v * l;
+            sumL2 += w * l * l;
+        }
+        float scale = sumL2 != 0 ? sumLx / sumL2 : 0.0f;
+        float best = scale * sumLx;
+        for (int is = -9; is <= 9; is++) {
+            if (is == 0) {
+                continue;
+            }
+            iscale = -(nmax + 0.1f * is) / max;
+            sumLx = 0;
+            sumL2 = 0;
+            for (int i = 0; i < n; i++) {
+                float v = x[xOffset + i];
+                int l = clamp(QuantMath.nearestInt(iscale * v), -nmax, nmax - 1);
+                float w = v * v;
+                sumLx += w * v * l;
+                sumL2 += w * l * l;
+            }
+            if (sumL2 > 0 && sumLx * sumLx > best * sumL2) {
+                for (int i = 0; i < n; i++) {
+                    int l = clamp(QuantMath.nearestInt(iscale * x[xOffset + i]), -nmax, nmax - 1);
+                    levels[levelsOffset + i] = nmax + l;
+                }
+                scale = sumLx / sumL2;
+                best = scale * sumLx;
+            }
+        }
+        return scale;
+    }
+
+    static int clamp(int v, int lo, int hi) {
+        return Math.max(lo, Math.min(hi, v));
+    }
+
+    /**
+     * Scale {@code j} (0..7) of a Q4_K/Q5_K super-block in the low byte, its minimum in the next byte. The 12 bytes
+     * hold eight 6-bit scales and eight 6-bit minimums: for {@code j < 4} the low six bits of bytes {@code j} and
+     * {@code j + 4}; for {@code j >= 4} the nibbles of byte {@code j + 4} with the top two bits of bytes {@code j - 4}
+     * and {@code j} above them.
+     */
+    static int scaleAndMin(MemorySegment w, long scales, int j) {
+        if (j < 4) {
+            int sc = w.get(TypeKernels.BYTE, scales + j) & 63;
+            int m = w.get(TypeKernels.BYTE, scales + j + 4) & 63;
+            return sc | (m << 8);
+        }
+        int packed = w.get(TypeKernels.BYTE, scales + j + 4) & 0xff;
+        int sc = (packed & 0xf) | (((w.get(TypeKernels.BYTE, scales + j - 4) & 0xff) >>> 6) << 4);
+        int m = (packed >>> 4) | (((w.get(TypeKernels.BYTE, scales + j) & 0xff) >>> 6) << 4);
+        return sc | (m << 8);
+    }
+
+    /** Packs eight 6-bit scales and minimums into the 12 bytes {@link #scaleAndMin} reads. */
+    static void packScalesAndMins(int[] scales, int[] mins, MemorySegment dst, long offset) {
+        int[] packed = new int[12];
+        for (int j = 0; j < 8; j++) {
+            int ls = scales[j];
+            int lm = mins[j];
+            if (j < 4) {
+                packed[j] = ls;
+                packed[j + 4] = lm;
+            } else {
+                packed[j + 4] = (ls & 0xf) | ((lm & 0xf) << 4);
+                packed[j - 4] |= (ls >>> 4) << 6;
+                packed[j] |= (lm >>> 4) << 6;
+            }
+        }
+        for (int i = 0; i < 12; i++) {
+            dst.set(TypeKernels.BYTE, offset + i, (byte) packed[i]);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+package dev.spindle.quant;
+
+import static dev.spindle.quant.Lanes.F;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q5_K: super-blocks of 256 weights in eight sub-blocks of 32, {@code w = d*sc[j] * q - dmin*m[j]} with 5-bit
+ * {@code q} and 6-bit sub-block scales {@code sc} and minimums {@code m}.
+ *
+ * <pre>
+ * offset  size  field
+ *      0     2  d           half-precision scale of the scales
+ *      2     2  dmin        half-precision scale of the minimums
+ *      4    12  scales[12]  eight 6-bit scales and eight 6-bit minimums ({@link KQuantMath#scaleAndMin})
+ *     16    32  qh[32]      fifth bits: bit 2c of qh[l] belongs to weight 64c + l, bit 2c + 1 to 64c + 32 + l
+ *     48   128  qs[128]     low four bits, as in Q4_K: run c holds sub-block 2c low and 2c + 1 high
+ * </pre>
+ */
+final class Q5_KKernels extends TypeKernels {
+
+    static final int BLOCK = 256;
+    static final int BYTES = 176;
+
+    Q5_KKernels() {
+        super(GgmlType.Q5_K);
+    }
+
+    @Override
+    public void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        int blocks = blocks(count);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(src, o);
+            float dmin = Lanes.half(src, o + 2);
+            int to = dstOffset + b * BLOCK;
+            for (int c = 0; c < 4; c++) {
+                int sm0 = KQuantMath.scaleAndMin(src, o + 4, 2 * c);
+                int sm1 = KQuantMath.scaleAndMin(src, o + 4, 2 * c + 1);
+                float d0 = d * (sm0 & 0xff);
+                float m0 = dmin * (sm0 >>> 8);
+                float d1 = d * (sm1 & 0xff);
+                float m1 = dmin * (sm1 >>> 8);
+                for (int l = 0; l < 32; l++) {
+                    int q = src.get(BYTE, o + 48 + 32 * c + l) & 0xff;
+                    int h = src.get(BYTE, o + 16 + l) & 0xff;
+                    int q0 = (q & 15) | (((h >>> (2 * c)) & 1) << 4);
+                    int q1 = (q >>> 4) | (((h >>> (2 * c + 1)) & 1) << 4);
+                    dst[to + 64 * c + l] = d0 * q0 - m0;
+                    dst[to + 64 * c + 32 + l] = d1 * q1 - m1;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        int blocks = blocks(count);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(src, o);
+            float dmin = Lanes.half(src, o + 2);
+            int to = dstOffset + b * BLOCK;
+            for (int c = 0; c < 4; c++) {
+                int sm0 = KQuantMath.scaleAndMin(src, o + 4, 2 * c);
+                int sm1 = KQuantMath.scaleAndMin(src, o + 4, 2 * c + 1);
+                FloatVector d0 = FloatVector.broadcast(F, d * (sm0 & 0xff));
+                FloatVector m0 = FloatVector.broadcast(F, dmin * (sm0 >>> 8));
+                FloatVector d1 = FloatVector.broadcast(F, d * (sm1 & 0xff));
+                FloatVector m1 = FloatVector.broadcast(F, dmin * (sm1 >>> 8));
+                for (int k = 0; k < 32; k += 8) {
+                    IntVector v = Lanes.unsignedBytes(src, o + 48 + 32 * c + k);
+                    IntVector h = Lanes.unsignedBytes(src, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
+                    IntVector q0 =
+                            v.and(15).or(h.lanewise(VectorOperators.LSHR, 2 * c).and(16));
+                    IntVector q1 = v.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 2 * c + 1).and(16));
+                    Lanes.toFloats(q0).mul(d0).sub(m0).intoArray(dst, to + 64 * c + k);
+                    Lanes.toFloats(q1).mul(d1).sub(m1).intoArray(dst, to + 64 * c + 32 + k);
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
+        int blocks = blocks(count);
+        float sum = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(w, o);
+            float dmin = Lanes.half(w, o + 2);
+            int xo = xOffset + b * BLOCK;
+            for (int c = 0; c < 4; c++) {
+                int sm0 = KQuantMath.scaleAndMin(w, o + 4, 2 * c);
+                int sm1 = KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1);
+                float d0 = d * (sm0 & 0xff);
+                float m0 = dmin * (sm0 >>> 8);
+                float d1 = d * (sm1 & 0xff);
+                float m1 = dmin * (sm1 >>> 8);
+                float s = 0;
+                for (int l = 0; l < 32; l++) {
+                    int q = w.get(BYTE, o + 48 + 32 * c + l) & 0xff;
+                    int h = w.get(BYTE, o + 16 + l) & 0xff;
+                    int q0 = (q & 15) | (((h >>> (2 * c)) & 1) << 4);
+                    int q1 = (q >>> 4) | (((h >>> (2 * c + 1)) & 1) << 4);
+                    s += (d0 * q0 - m0) * x[xo + 64 * c + l] + (d1 * q1 - m1) * x[xo + 64 * c + 32 + l];
+                }
+                sum += s;
+            }
+        }
+        return sum;
+    }
+
+    /** Four low bits with the fifth from {@code highShifted} (qh bytes shifted up by 4) at bit {@code shift + 4}. */
+    private static IntVector withHighBit(IntVector low4, IntVector highShifted, int shift) {
+        return low4.or(highShifted.lanewise(VectorOperators.LSHR, shift).and(16));
+    }
+
+    @Override
+    public float dotVector(
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
+        int blocks = blocks(count);
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
+        float correction = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            superBlock(w, o, x, xOffset + b * BLOCK, lanes);
+            float dmin = Lanes.half(w, o + 2);
+            for (int c = 0; c < 4; c++) {
+                int g = sumsOffset + 16 * b + 4 * c;
+                float m0 = dmin * (KQuantMath.scaleAndMin(w, o + 4, 2 * c) >>> 8);
+                float m1 = dmin * (KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1) >>> 8);
+                correction += m0 * sums[g];
+                correction += m0 * sums[g + 1];
+                correction += m1 * sums[g + 2];
+                correction += m1 * sums[g + 3];
+            }
+        }
+        return Lanes.sumStored(lanes) - correction;
+    }
+
+    /**
+     * The vector part of one super-block, added to the accumulator kept in {@code lanes}. A method of its own, too
+     * large for C2 to inline into {@link #dotVector}: a kernel over a whole row in one method exceeds C2's inlining
+     * budget, and whatever it then fails to inline passes its vectors boxed on the heap. The accumulator crosses
+     * the call through memory, exactly, so the order of operations is that of one long loop.
+     */
+    private static void superBlock(MemorySegment w, long o, float[] x, int xo, float[] lanes) {
+        float d = Lanes.half(w, o);
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
+        for (int c = 0; c < 4; c++) {
+            long qs = o + 48 + 32 * c;
+            int xc = xo + 64 * c;
+            FloatVector lo = FloatVector.zero(F);
+            FloatVector hi = FloatVector.zero(F);
+            for (int k = 0; k < 32; k += 8) {
+                IntVector v = Lanes.unsignedBytes(w, qs + k);
+                IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
+                lo = Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).fma(FloatVector.fromArray(F, x, xc + k), lo);
+                hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
+                        .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
+            }
+            acc = lo.fma(FloatVector.broadcast(F, d * (KQuantMath.scaleAndMin(w, o + 4, 2 * c) & 0xff)), acc);
+            acc = hi.fma(FloatVector.broadcast(F, d * (KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1) & 0xff)), acc);
+        }
+        acc.intoArray(lanes, 0);
+    }
+
+    @Override
+    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+        int blocks = blocks(count);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(w, o);
+            float dmin = Lanes.half(w, o + 2);
+            for (int c = 0; c < 4; c++) {
+                int to = b * BLOCK + 64 * c;
+                for (int k = 0; k < 32; k += 8) {
+                    IntVector v = Lanes.unsignedBytes(w, o + 48 + 32 * c + k);
+                    IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
+                    IntVector q0 =
+                            v.and(15).or(h.lanewise(VectorOperators.LSHR, 2 * c).and(16));
+                    IntVector q1 = v.lanewise(VectorOperators.LSHR, 4)
+                            .or(h.lanewise(VectorOperators.LSHR, 2 * c + 1).and(16));
+                    Lanes.toFloats(q0).intoArray(row.q, to + k);
+                    Lanes.toFloats(q1).intoArray(row.q, to + 32 + k);
+                }
+                Q4_KKernels.setSubBlocks(row, 8 * b + 2 * c, to, d, dmin, w, o + 4, c);
+            }
+        }
+        row.blockLength = 32;
+        row.blocks = 8 * blocks;
+        row.corrected = true;
+    }
+
+    /** llama.cpp's {@code quantize_row_q5_K_ref}. */
+    @Override
+    public void quantize(float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {
+        int blocks = blocks(count);
+        Q4_KKernels.SuperBlockFit fit = new Q4_KKernels.SuperBlockFit();
+        for (int b = 0; b < blocks; b++) {
+            long o = dstOffset + (long) b * BYTES;
+            fit.fit(src, srcOffset + b * BLOCK, 31, -0.5f, 0.1f, 15, dst, o);
+            int[] levels = fit.levels;
+            for (int l = 0; l < 32; l++) {
+                int h = 0;
+                for (int c = 0; c < 4; c++) {
+                    int q0 = levels[64 * c + l];
+                    int q1 = levels[64 * c + 32 + l];
+                    h |= (q0 >>> 4) << (2 * c);
+                    h |= (q1 >>> 4) << (2 * c + 1);
+                    dst.set(BYTE, o + 48 + 32 * c + l, (byte) ((q0 & 15) | ((q1 & 15) << 4)));
+                }
+                dst.set(BYTE, o + 16 + l, (byte) h);
+            }
+        }
+    }
+}

@@ -1,0 +1,299 @@
+package dev.spindle.quant;
+
+import static dev.spindle.quant.Lanes.F;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q6_K: super-blocks of 256 weights in sixteen sub-blocks of 16, {@code w = d*sc[j] * (q - 32)} with 6-bit {@code q}
+ * and signed 8-bit sub-block scales {@code sc}.
+ *
+ * <pre>
+ * offset  size  field
+ *      0   128  ql[128]     low four bits
+ *    128    64  qh[64]      high two bits
+ *    192    16  scales[16]  signed bytes; scales[j] belongs to weights 16j .. 16j + 15
+ *    208     2  d           half-precision scale of the scales
+ * </pre>
+ *
+ * Each half {@code n} of the super-block (weights 128n ..) uses {@code ql[64n ..]} and {@code qh[32n ..]}: for
+ * {@code l < 32}, weight {@code 128n + 32t + l} takes its low bits from {@code ql[64n + l]} (t = 0: low nibble,
+ * t = 2: high nibble) or {@code ql[64n + 32 + l]} (t = 1, 3), and its high bits from bits {@code 2t, 2t+1} of
+ * {@code qh[32n + l]}.
+ */
+final class Q6_KKernels extends TypeKernels {
+
+    static final int BLOCK = 256;
+    static final int BYTES = 210;
+
+    Q6_KKernels() {
+        super(GgmlType.Q6_K);
+    }
+
+    /** Quant {@code t} (0..3) of position {@code l} in half {@code n}, in 0..63. */
+    private static int quant(MemorySegment w, long o, int n, int t, int l) {
+        int ql = w.get(BYTE, o + 64 * n + 32 * (t & 1) + l) & 0xff;
+        int qh = w.get(BYTE, o + 128 + 32 * n + l) & 0xff;
+        int low = t < 2 ? ql & 15 : ql >>> 4;
+        return low | (((qh >>> (2 * t)) & 3) << 4);
+    }
+
+    @Override
+    public void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        int blocks = blocks(count);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(src, o + 208);
+            int to = dstOffset + b * BLOCK;
+            for (int n = 0; n < 2; n++) {
+                for (int t = 0; t < 4; t++) {
+                    for (int l = 0; l < 32; l++) {
+                        int j = 8 * n + 2 * t + l / 16;
+                        float scale = d * src.get(BYTE, o + 192 + j);
+                        dst[to + 128 * n + 32 * t + l] = scale * (quant(src, o, n, t, l) - 32);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        int blocks = blocks(count);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(src, o + 208);
+            int to = dstOffset + b * BLOCK;
+            for (int n = 0; n < 2; n++) {
+                long ql = o + 64 * n;
+                long qh = o + 128 + 32 * n;
+                int xn = to + 128 * n;
+                for (int k = 0; k < 32; k += 8) {
+                    int j = 8 * n + k / 16;
+                    IntVector a = Lanes.unsignedBytes(src, ql + k);
+                    IntVector c = Lanes.unsignedBytes(src, ql + 32 + k);
+                    IntVector h = Lanes.unsignedBytes(src, qh + k);
+                    IntVector q1 = quant0(a, h);
+                    IntVector q2 = quant1(c, h);
+                    IntVector q3 = quant2(a, h);
+                    IntVector q4 = quant3(c, h);
+                    Lanes.toFloats(q1.sub(32))
+                            .mul(d * src.get(BYTE, o + 192 + j))
+                            .intoArray(dst, xn + k);
+                    Lanes.toFloats(q2.sub(32))
+                            .mul(d * src.get(BYTE, o + 192 + j + 2))
+                            .intoArray(dst, xn + 32 + k);
+                    Lanes.toFloats(q3.sub(32))
+                            .mul(d * src.get(BYTE, o + 192 + j + 4))
+                            .intoArray(dst, xn + 64 + k);
+                    Lanes.toFloats(q4.sub(32))
+                            .mul(d * src.get(BYTE, o + 192 + j + 6))
+                            .intoArray(dst, xn + 96 + k);
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
+        int blocks = blocks(count);
+        float sum = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(w, o + 208);
+            int xo = xOffset + b * BLOCK;
+            for (int n = 0; n < 2; n++) {
+                for (int t = 0; t < 4; t++) {
+                    for (int half = 0; half < 2; half++) {
+                        int j = 8 * n + 2 * t + half;
+                        float s = 0;
+                        for (int l = 16 * half; l < 16 * half + 16; l++) {
+                            s += (quant(w, o, n, t, l) - 32) * x[xo + 128 * n + 32 * t + l];
+                        }
+                        sum += d * w.get(BYTE, o + 192 + j) * s;
+                    }
+                }
+            }
+        }
+        return sum;
+    }
+
+    // The four quants of a position: low bits from ql run a (t = 0, 2) or c (t = 1, 3), high bits from h.
+    private static IntVector quant0(IntVector a, IntVector h) {
+        return a.and(15).or(h.lanewise(VectorOperators.LSHL, 4).and(48));
+    }
+
+    private static IntVector quant1(IntVector c, IntVector h) {
+        return c.and(15).or(h.lanewise(VectorOperators.LSHL, 2).and(48));
+    }
+
+    private static IntVector quant2(IntVector a, IntVector h) {
+        return a.lanewise(VectorOperators.LSHR, 4).or(h.and(48));
+    }
+
+    private static IntVector quant3(IntVector c, IntVector h) {
+        return c.lanewise(VectorOperators.LSHR, 4)
+                .or(h.lanewise(VectorOperators.LSHR, 2).and(48));
+    }
+
+    @Override
+    public float dotVector(
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
+        int blocks = blocks(count);
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
+        float correction = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            superBlock(w, o, x, xOffset + b * BLOCK, lanes);
+            // The -32 of every weight comes out per sub-block: sub-block j is exactly activation group j.
+            float d = Lanes.half(w, o + 208);
+            int g = sumsOffset + 16 * b;
+            for (int j = 0; j < 16; j++) {
+                correction += 32 * (d * w.get(BYTE, o + 192 + j)) * sums[g + j];
+            }
+        }
+        return Lanes.sumStored(lanes) - correction;
+    }
+
+    /**
+     * The vector part of one super-block, added to the accumulator kept in {@code lanes}. A method of its own, too
+     * large for C2 to inline into {@link #dotVector}: a kernel over a whole row in one method exceeds C2's inlining
+     * budget, and whatever it then fails to inline passes its vectors boxed on the heap. The accumulator crosses
+     * the call through memory, exactly, so the order of operations is that of one long loop.
+     */
+    private static void superBlock(MemorySegment w, long o, float[] x, int xo, float[] lanes) {
+        float d = Lanes.half(w, o + 208);
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
+        for (int n = 0; n < 2; n++) {
+            long ql = o + 64 * n;
+            long qh = o + 128 + 32 * n;
+            int xn = xo + 128 * n;
+            for (int half = 0; half < 2; half++) {
+                // Sub-blocks 8n + half + 2t for t = 0..3, each of 16: two steps of 8 lanes.
+                FloatVector s0 = FloatVector.zero(F);
+                FloatVector s1 = FloatVector.zero(F);
+                FloatVector s2 = FloatVector.zero(F);
+                FloatVector s3 = FloatVector.zero(F);
+                for (int k = 16 * half; k < 16 * half + 16; k += 8) {
+                    IntVector a = Lanes.unsignedBytes(w, ql + k);
+                    IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
+                    IntVector h = Lanes.unsignedBytes(w, qh + k);
+                    s0 = Lanes.toFloats(quant0(a, h)).fma(FloatVector.fromArray(F, x, xn + k), s0);
+                    s1 = Lanes.toFloats(quant1(c, h)).fma(FloatVector.fromArray(F, x, xn + 32 + k), s1);
+                    s2 = Lanes.toFloats(quant2(a, h)).fma(FloatVector.fromArray(F, x, xn + 64 + k), s2);
+                    s3 = Lanes.toFloats(quant3(c, h)).fma(FloatVector.fromArray(F, x, xn + 96 + k), s3);
+                }
+                long sc = o + 192 + 8 * n + half;
+                acc = s0.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc)), acc);
+                acc = s1.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 2)), acc);
+                acc = s2.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 4)), acc);
+                acc = s3.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 6)), acc);
+            }
+        }
+        acc.intoArray(lanes, 0);
+    }
+
+    @Override
+    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+        int blocks = blocks(count);
+        int sub = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float d = Lanes.half(w, o + 208);
+            for (int n = 0; n < 2; n++) {
+                long ql = o + 64 * n;
+                long qh = o + 128 + 32 * n;
+                for (int half = 0; half < 2; half++) {
+                    // Decoded in the fused kernel's order: sub-blocks 8n + half + 2t for t = 0..3.
+                    int start = b * BLOCK + 128 * n + 16 * half;
+                    for (int step = 0; step < 2; step++) {
+                        int k = 16 * half + 8 * step;
+                        IntVector a = Lanes.unsignedBytes(w, ql + k);
+                        IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
+                        IntVector h = Lanes.unsignedBytes(w, qh + k);
+                        Lanes.toFloats(quant0(a, h)).intoArray(row.q, 16 * sub + 8 * step);
+                        Lanes.toFloats(quant1(c, h)).intoArray(row.q, 16 * (sub + 1) + 8 * step);
+                        Lanes.toFloats(quant2(a, h)).intoArray(row.q, 16 * (sub + 2) + 8 * step);
+                        Lanes.toFloats(quant3(c, h)).intoArray(row.q, 16 * (sub + 3) + 8 * step);
+                    }
+                    for (int t = 0; t < 4; t++) {
+                        row.scales[sub + t] = d * w.get(BYTE, o + 192 + 8 * n + half + 2 * t);
+                        row.starts[sub + t] = start + 32 * t;
+                    }
+                    sub += 4;
+                }
+            }
+            for (int j = 0; j < 16; j++) {
+                row.coefficients[16 * b + j] = 32 * (d * w.get(BYTE, o + 192 + j));
+            }
+        }
+        row.blockLength = 16;
+        row.blocks = sub;
+        row.corrected = true;
+    }
+
+    /** llama.cpp's {@code quantize_row_q6_K_ref}. */
+    @Override
+    public void quantize(float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {
+        int blocks = blocks(count);
+        int[] levels = new int[BLOCK];
+        float[] scales = new float[16];
+        for (int b = 0; b < blocks; b++) {
+            int x = srcOffset + b * BLOCK;
+            long o = dstOffset + (long) b * BYTES;
+            float maxScale = 0;
+            float maxAbsScale = 0;
+            for (int j = 0; j < 16; j++) {
+                float scale = KQuantMath.fitSymmetricScale(16, 32, src, x + 16 * j, levels, 16 * j);
+                scales[j] = scale;
+                float abs = Math.abs(scale);
+                if (abs > maxAbsScale) {
+                    maxAbsScale = abs;
+                    maxScale = scale;
+                }
+            }
+            if (maxAbsScale < KQuantMath.GROUP_MAX_EPS) {
+                dst.asSlice(o, BYTES).fill((byte) 0);
+                continue;
+            }
+            float iscale = -128.f / maxScale;
+            dst.set(LE_SHORT, o + 208, Float.floatToFloat16(1 / iscale));
+            for (int j = 0; j < 16; j++) {
+                dst.set(BYTE, o + 192 + j, (byte) Math.min(127, QuantMath.nearestInt(iscale * scales[j])));
+            }
+            float d = Lanes.half(dst, o + 208);
+            for (int j = 0; j < 16; j++) {
+                float dj = d * dst.get(BYTE, o + 192 + j);
+                if (dj == 0) {
+                    continue;
+                }
+                for (int i = 0; i < 16; i++) {
+                    int l = KQuantMath.clamp(QuantMath.nearestInt(src[x + 16 * j + i] / dj), -32, 31);
+                    levels[16 * j + i] = l + 32;
+                }
+            }
+            for (int n = 0; n < 2; n++) {
+                for (int l = 0; l < 32; l++) {
+                    int l1 = levels[128 * n + l];
+                    int l2 = levels[128 * n + 32 + l];
+                    int l3 = levels[128 * n + 64 + l];
+                    int l4 = levels[128 * n + 96 + l];
+                    dst.set(BYTE, o + 64 * n + l, (byte) ((l1 & 15) | ((l3 & 15) << 4)));
+                    dst.set(BYTE, o + 64 * n + 32 + l, (byte) ((l2 & 15) | ((l4 & 15) << 4)));
+                    int h = (l1 >>> 4) | ((l2 >>> 4) << 2) | ((l3 >>> 4) << 4) | ((l4 >>> 4) << 6);
+                    dst.set(BYTE, o + 128 + 32 * n + l, (byte) h);
+                }
+            }
+        }
+    }
+}

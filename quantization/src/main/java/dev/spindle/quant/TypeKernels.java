@@ -1,0 +1,147 @@
+package dev.spindle.quant;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * The kernels of one tensor format: a scalar reference dequantizer, a vector dequantizer, a fused dequantize-and-dot
+ * product with its scalar twin, and a quantizer where the format has one. {@link GgmlType#kernels()} finds them.
+ *
+ * <p>Every method works on whole blocks of the format, straight on the weight bytes in a {@link MemorySegment}
+ * (mapped from a file, never copied to the heap), starting at any byte offset: GGUF aligns tensors but a block
+ * inside a row lies wherever the block size puts it. Activations are plain {@code float[]}.
+ *
+ * <p>The dot products take, beside the activations {@code x}, the sums of {@code x} over each run of
+ * {@value #SUM_GROUP} elements ({@link #groupSums}). Formats that store {@code q - offset} or {@code d*q + m} use
+ * them to take the offset or the minimum out of the inner loop: {@code sum(d*(q - 8)*x) = d*sum(q*x) - 8*d*sum(x)}.
+ * The scalar twins ignore them and compute the plain definition.
+ */
+public abstract class TypeKernels {
+
+    /** Elements per activation sum: the smallest sub-block of any format (Q6_K's 16). */
+    public static final int SUM_GROUP = 16;
+
+    protected static final ValueLayout.OfShort LE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    protected static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    protected static final ValueLayout.OfFloat LE_FLOAT =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    protected static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    private final GgmlType type;
+
+    protected TypeKernels(GgmlType type) {
+        this.type = type;
+    }
+
+    /** The format these kernels read and write. */
+    public final GgmlType type() {
+        return type;
+    }
+
+    /**
+     * Reference dequantizer: writes the {@code count} elements stored from byte {@code offset} of {@code src} to
+     * {@code dst[dstOffset ..]}. Plain scalar code, the definition of the format.
+     */
+    public abstract void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int count);
+
+    /** The same as {@link #dequantizeScalar} on the Vector API; the results are identical. */
+    public abstract void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int count);
+
+    /**
+     * Scalar twin of {@link #dotVector}: the dot product of the {@code count} weights stored from byte {@code offset}
+     * with {@code x[xOffset ..]}, element by element as the format defines it.
+     */
+    public abstract float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count);
+
+    /**
+     * Fused dequantize-and-dot on the Vector API. {@code sums[sumsOffset + g]} must hold the sum of
+     * {@code x[xOffset + 16*g .. xOffset + 16*g + 15]} ({@link #groupSums}); formats that need no sums ignore them.
+     * {@code lanes} is scratch of at least {@value Lanes#N} floats for the final sum of the vector lanes (one per
+     * thread: a kernel allocates nothing).
+     */
+    public abstract float dotVector(
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes);
+
+    /** {@link #dotVector(MemorySegment, long, float[], int, float[], int, int, float[])} with its own lane scratch. */
+    public final float dotVector(
+            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+        return dotVector(w, offset, x, xOffset, sums, sumsOffset, count, new float[Lanes.N]);
+    }
+
+    /**
+     * Decodes one row of {@code count} elements for {@link TokenDots}: quants as floats with their block scales and
+     * correction coefficients, in the order {@link #dotVector} takes them (see {@link RowScratch}).
+     */
+    abstract void decode(MemorySegment w, long offset, int count, RowScratch row);
+
+    /** Whether {@link #quantize} is implemented for this format. */
+    public boolean canQuantize() {
+        return true;
+    }
+
+    /**
+     * Quantizes {@code src[srcOffset .. srcOffset + count)} into {@code dst} from byte {@code dstOffset}, as llama.cpp's
+     * reference quantizer ({@code quantize_row_*_ref}) does, so files we write behave like theirs.
+     *
+     * @throws UnsupportedOperationException if the format has no quantizer ({@link #canQuantize()} is false)
+     */
+    public abstract void quantize(float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset);
+
+    /** Dequantizes with the kernels {@link Kernels} selects: vector unless forced scalar. */
+    public final void dequantize(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        if (Kernels.VECTOR) {
+            dequantizeVector(src, offset, dst, dstOffset, count);
+        } else {
+            dequantizeScalar(src, offset, dst, dstOffset, count);
+        }
+    }
+
+    /** The dot product with the kernel {@link Kernels} selects. */
+    public final float dot(
+            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+        return Kernels.VECTOR
+                ? dotVector(w, offset, x, xOffset, sums, sumsOffset, count)
+                : dotScalar(w, offset, x, xOffset, count);
+    }
+
+    /**
+     * Fills {@code sums[sumsOffset + g]} with the sum of {@code x} over each run of {@value #SUM_GROUP} elements of
+     * {@code x[xOffset .. xOffset + count)}; a last partial run is summed as far as it goes.
+     */
+    public static void groupSums(float[] x, int xOffset, int count, float[] sums, int sumsOffset) {
+        int groups = (count + SUM_GROUP - 1) / SUM_GROUP;
+        for (int g = 0; g < groups; g++) {
+            int from = xOffset + g * SUM_GROUP;
+            int to = Math.min(from + SUM_GROUP, xOffset + count);
+            float s = 0;
+            for (int i = from; i < to; i++) {
+                s += x[i];
+            }
+            sums[sumsOffset + g] = s;
+        }
+    }
+
+    /** Number of sums {@link #groupSums} writes for {@code count} elements. */
+    public static int groupCount(int count) {
+        return (count + SUM_GROUP - 1) / SUM_GROUP;
+    }
+
+    /** Checks that {@code count} is a whole number of blocks. */
+    protected final int blocks(int count) {
+        int size = type.blockSize();
+        if (count < 0 || count % size != 0) {
+            throw new IllegalArgumentException(
+                    "%d elements are not a whole number of %s blocks of %d".formatted(count, type, size));
+        }
+        return count / size;
+    }
+}

@@ -1,0 +1,118 @@
+package dev.spindle.quant;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Every vector kernel against its scalar twin, for every format: on every bit pattern of the quants (random bytes
+ * with finite scales) and on quantized Gaussian weights, on row lengths that are not multiples of the vector width
+ * where the format allows, at unaligned byte offsets, with activations at an offset.
+ */
+class KernelTwinTest {
+
+    /** Byte offsets of the weights: aligned, odd, and just short of a cache line. */
+    private static final long[] OFFSETS = {0, 1, 3, 62};
+
+    /**
+     * A dot product may differ from its twin by the rounding of reordered float sums: at most this fraction of
+     * {@code sum |w_i x_i|} (n * 2^-24 for n = 2048 would be 1.2e-4; observed errors are ~1e-7).
+     */
+    private static final double DOT_TOLERANCE = 2e-5;
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void vectorDequantizationIsExactlyTheReference(GgmlType type) {
+        SplittableRandom random = new SplittableRandom(type.ordinal());
+        for (int count : Samples.counts(type)) {
+            for (long offset : OFFSETS) {
+                MemorySegment w = Samples.randomBytes(type, count, offset, random);
+                float[] scalar = new float[count + 3];
+                float[] vector = new float[count + 3];
+                type.kernels().dequantizeScalar(w, offset, scalar, 3, count);
+                type.kernels().dequantizeVector(w, offset, vector, 3, count);
+                assertArrayEquals(scalar, vector, type + " count " + count + " offset " + offset);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void dotProductsMatchTheirScalarTwinOnRandomBytes(GgmlType type) {
+        SplittableRandom random = new SplittableRandom(100 + type.ordinal());
+        for (int count : Samples.counts(type)) {
+            for (long offset : OFFSETS) {
+                MemorySegment w = Samples.randomBytes(type, count, offset, random);
+                assertDotsAgree(type, w, offset, count, random);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void dotProductsMatchTheirScalarTwinOnQuantizedWeights(GgmlType type) {
+        SplittableRandom random = new SplittableRandom(200 + type.ordinal());
+        for (int count : Samples.counts(type)) {
+            for (long offset : OFFSETS) {
+                MemorySegment w = Samples.quantized(type, Samples.gaussian(random, count, 0.05), offset);
+                assertDotsAgree(type, w, offset, count, random);
+            }
+        }
+    }
+
+    private static void assertDotsAgree(
+            GgmlType type, MemorySegment w, long offset, int count, SplittableRandom random) {
+        int xOffset = 5;
+        float[] x = Samples.gaussian(random, xOffset + count, 1.0);
+        float[] sums = Samples.sums(x, xOffset, count);
+        double[] reference = Samples.referenceDot(type, w, offset, x, xOffset, count);
+        double tolerance = DOT_TOLERANCE * reference[1] + 1e-30;
+        float scalar = type.kernels().dotScalar(w, offset, x, xOffset, count);
+        float vector = type.kernels().dotVector(w, offset, x, xOffset, sums, 0, count);
+        String where = type + " count " + count + " offset " + offset;
+        assertEquals(reference[0], scalar, tolerance, "scalar twin vs exact, " + where);
+        assertEquals(scalar, vector, tolerance, "vector vs scalar twin, " + where);
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void aDecodedRowReplaysTheFusedKernelBitForBit(GgmlType type) {
+        SplittableRandom random = new SplittableRandom(300 + type.ordinal());
+        RowScratch row = new RowScratch(4096);
+        for (int count : Samples.counts(type)) {
+            for (long offset : OFFSETS) {
+                MemorySegment w = Samples.randomBytes(type, count, offset, random);
+                float[] x = Samples.gaussian(random, 7 + count, 1.0);
+                float[] sums = Samples.sums(x, 7, count);
+                type.kernels().decode(w, offset, count, row);
+                float fused = type.kernels().dotVector(w, offset, x, 7, sums, 0, count);
+                float replayed = row.blockLength == 0
+                        ? TokenDots.denseOne(row.q, x, 7, count, new float[8])
+                        : TokenDots.blocksOne(row, x, 7, sums, 0);
+                assertEquals(
+                        Float.floatToRawIntBits(fused),
+                        Float.floatToRawIntBits(replayed),
+                        type + " count " + count + " offset " + offset + ": " + fused + " vs " + replayed);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(GgmlType.class)
+    void dequantizeFollowsTheKernelSwitch(GgmlType type) {
+        SplittableRandom random = new SplittableRandom(400 + type.ordinal());
+        int count = Samples.counts(type)[1];
+        MemorySegment w = Samples.randomBytes(type, count, 0, random);
+        float[] expected = new float[count];
+        float[] actual = new float[count];
+        type.kernels().dequantizeScalar(w, 0, expected, 0, count);
+        type.kernels().dequantize(w, 0, actual, 0, count);
+        assertArrayEquals(expected, actual);
+        assertTrue(Float.isFinite(type.kernels().dot(w, 0, actual, 0, Samples.sums(actual, 0, count), 0, count)));
+    }
+}
