@@ -15,10 +15,13 @@ import org.junit.jupiter.api.Test;
 /**
  * The hot paths allocate nothing once compiled: attention calls (every element type, several query-head groupings so
  * that every tile of the kernel runs) and the decode step's bookkeeping. Allocation is read from the thread's
- * allocation counter over windows of calls after a warm-up; a per-call allocation would show in every window, while
- * the JIT settling may touch one, so the test asks for one clean window out of several.
+ * allocation counter over windows of calls after a warm-up. A per-call allocation shows in every window; code still
+ * waiting for the JIT (whose queue can be long in a JVM that has run many tests) allocates for a while, so the test
+ * keeps measuring windows until one is clean, and fails only if none of {@value #WINDOWS} is.
  */
 class SteadyStateAllocationTest {
+
+    private static final int WINDOWS = 100;
 
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -41,21 +44,22 @@ class SteadyStateAllocationTest {
                     PagedAttention attention = PagedAttention.create(memory, queryHeads);
                     float[] query = new float[queryHeads * 64];
                     float[] out = new float[queryHeads * 64];
-                    long[] windows = new long[5];
                     for (int call = 0; call < 6_000; call++) {
                         attention.attend(0, query, table, 40, out);
                     }
-                    for (int w = 0; w < windows.length; w++) {
+                    long least = Long.MAX_VALUE;
+                    for (int w = 0; w < WINDOWS && least > 0; w++) {
                         long before = THREADS.getCurrentThreadAllocatedBytes();
                         for (int call = 0; call < 200; call++) {
                             attention.attend(0, query, table, 40, out);
                         }
-                        windows[w] = THREADS.getCurrentThreadAllocatedBytes() - before;
+                        least = Math.min(least, THREADS.getCurrentThreadAllocatedBytes() - before);
                     }
-                    assertTrue(
-                            java.util.Arrays.stream(windows).anyMatch(bytes -> bytes == 0),
-                            type + " with " + queryHeads + " query heads allocated "
-                                    + java.util.Arrays.toString(windows) + " bytes per 200 calls");
+                    assertEquals(
+                            0,
+                            least,
+                            type + " with " + queryHeads + " query heads allocated at least " + least
+                                    + " bytes per 200 calls");
                 }
             }
         }
@@ -64,16 +68,17 @@ class SteadyStateAllocationTest {
     @Test
     void theDecodeStepsBookkeepingAllocatesNothing() {
         KvCacheShape shape = new KvCacheShape(1, 1, 16, 16, KvType.F16);
-        try (HostKvMemory memory = new HostKvMemory(new KvLayout(shape, 4096))) {
+        // Room for every window: 8 sequences of up to 4 + 104 * 400 tokens (1 KiB blocks, 24 MiB).
+        try (HostKvMemory memory = new HostKvMemory(new KvLayout(shape, 24_000))) {
             KvCacheManager kv = new KvCacheManager(memory, 0, true);
             int sequences = 8;
             for (int s = 0; s < sequences; s++) {
                 assertTrue(kv.admit(s, new int[] {1, 2, 3, s}, 0, 4));
                 kv.markComputed(s, 4);
             }
-            long[] windows = new long[5];
+            long least = Long.MAX_VALUE;
             int token = 0;
-            for (int w = -4; w < windows.length; w++) {
+            for (int w = -4; w < WINDOWS && least > 0; w++) {
                 long before = THREADS.getCurrentThreadAllocatedBytes();
                 for (int step = 0; step < 400; step++) {
                     for (int s = 0; s < sequences; s++) {
@@ -85,12 +90,10 @@ class SteadyStateAllocationTest {
                     assertTrue(kv.decodeStepFits());
                 }
                 if (w >= 0) {
-                    windows[w] = THREADS.getCurrentThreadAllocatedBytes() - before;
+                    least = Math.min(least, THREADS.getCurrentThreadAllocatedBytes() - before);
                 }
             }
-            assertTrue(
-                    java.util.Arrays.stream(windows).anyMatch(bytes -> bytes == 0),
-                    "decode bookkeeping allocated " + java.util.Arrays.toString(windows) + " bytes per 400 steps");
+            assertEquals(0, least, "decode bookkeeping allocated at least " + least + " bytes per 400 steps");
         }
     }
 }
