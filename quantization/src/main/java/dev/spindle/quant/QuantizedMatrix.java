@@ -86,14 +86,9 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
     private void decodedRows(
             TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo, RowScratch scratch) {
         long rowBytes = rowBytes();
-        // A tile of rows is decoded, then meets every group of four tokens a column chunk at a time, so that the
-        // chunk's activations and decoded rows stay in the L1 cache (see TokenDots.multiplyTile).
-        for (int first = rowFrom; first < rowTo; first += TokenDots.TILE_ROWS) {
-            int count = Math.min(TokenDots.TILE_ROWS, rowTo - first);
-            for (int i = 0; i < count; i++) {
-                kernels.decode(data, (first + i) * rowBytes, cols, scratch.tile[i]);
-            }
-            TokenDots.multiplyTile(scratch, count, x, out, first, rows);
+        for (int r = rowFrom; r < rowTo; r++) {
+            kernels.decode(data, r * rowBytes, cols, scratch);
+            TokenDots.multiply(scratch, x, out, r, rows);
         }
     }
 

@@ -22,37 +22,13 @@ public final class RowScratch {
     int blocks;
     boolean corrected; // whether coefficients are used
 
-    /** Rows decoded together by the multi-token kernels: {@code tile[0]} is this scratch itself. */
-    final RowScratch[] tile;
-
-    /** {@code [TILE_ROWS][4 tokens][8 lanes]}: the tile's accumulators between column chunks. */
-    final float[] accumulators;
-
-    /** {@code [4]}: the corrections of four tokens, computed together. */
-    final float[] corrections = new float[4];
-
     /** Room for rows of up to {@code maxCols} elements. */
     public RowScratch(int maxCols) {
-        this(maxCols, true);
-    }
-
-    private RowScratch(int maxCols, boolean withTile) {
         q = new float[maxCols];
         int groups = TypeKernels.groupCount(maxCols);
         scales = new float[groups];
         starts = new int[groups];
         coefficients = new float[groups];
-        if (withTile) {
-            tile = new RowScratch[TokenDots.TILE_ROWS];
-            tile[0] = this;
-            for (int i = 1; i < tile.length; i++) {
-                tile[i] = new RowScratch(maxCols, false);
-            }
-            accumulators = new float[TokenDots.TILE_ROWS * 4 * Lanes.N];
-        } else {
-            tile = null;
-            accumulators = null;
-        }
     }
 
     /** The longest row this scratch holds. */
