@@ -8,11 +8,18 @@ final class GreedyDriver {
     private final ForwardPass forward;
     private final ForwardBatch batch;
     private final int blocksPerSequence;
+    private int banned = -1;
 
     GreedyDriver(ForwardPass forward, int maxBatchTokens, int maxSequences, int blocksPerSequence) {
         this.forward = forward;
         this.batch = new ForwardBatch(maxBatchTokens, maxSequences);
         this.blocksPerSequence = blocksPerSequence;
+    }
+
+    /** Never chooses {@code token}: llama.cpp's {@code ignore_eos} bans the EOS token this way. */
+    GreedyDriver banning(int token) {
+        banned = token;
+        return this;
     }
 
     /**
@@ -60,16 +67,21 @@ final class GreedyDriver {
             for (int s = 0; s < n; s++) {
                 if (seqIndex[s] >= 0 && batch.logitsRow(seqIndex[s]) >= 0 && generated[s] < steps) {
                     int row = batch.logitsRow(seqIndex[s]);
-                    out[s][generated[s]++] = argMax(logits, row * vocab, vocab);
+                    out[s][generated[s]++] = argMax(logits, row * vocab, vocab, banned);
                 }
             }
         }
     }
 
     static int argMax(float[] values, int offset, int length) {
-        int best = 0;
-        for (int i = 1; i < length; i++) {
-            if (values[offset + i] > values[offset + best]) {
+        return argMax(values, offset, length, -1);
+    }
+
+    /** The index of the largest value, the lowest on a tie, never {@code banned}. */
+    static int argMax(float[] values, int offset, int length, int banned) {
+        int best = banned == 0 ? 1 : 0;
+        for (int i = best + 1; i < length; i++) {
+            if (i != banned && values[offset + i] > values[offset + best]) {
                 best = i;
             }
         }

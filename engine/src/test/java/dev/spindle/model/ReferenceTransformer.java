@@ -63,6 +63,14 @@ final class ReferenceTransformer {
 
     /** The logits after the last of {@code tokens}, the sequence starting at position 0. */
     double[] logits(int[] tokens) {
+        return logitsAfter(tokens, tokens.length)[0];
+    }
+
+    /**
+     * The logits after each of the given prefix lengths of {@code tokens}, from one pass over the sequence (causal
+     * attention makes position {@code p}'s result independent of what follows it).
+     */
+    double[][] logitsAfter(int[] tokens, int... prefixLengths) {
         int dim = config.dim();
         int headDim = config.headDim();
         int n = tokens.length;
@@ -129,7 +137,11 @@ final class ReferenceTransformer {
                 }
             }
         }
-        return multiply(output, rmsnorm(x[n - 1], outputNorm));
+        double[][] out = new double[prefixLengths.length][];
+        for (int i = 0; i < prefixLengths.length; i++) {
+            out[i] = multiply(output, rmsnorm(x[prefixLengths[i] - 1], outputNorm));
+        }
+        return out;
     }
 
     private double[] rmsnorm(double[] in, double[] weight) {

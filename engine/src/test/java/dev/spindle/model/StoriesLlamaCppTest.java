@@ -38,7 +38,8 @@ class StoriesLlamaCppTest {
         try (Model model = Model.open(path);
                 KvCache cache = TestCaches.cache(model, 64);
                 ForwardPass forward = new ForwardPass(model, cache, 256, 8, 2)) {
-            GreedyDriver driver = new GreedyDriver(forward, 256, 8, 16);
+            // the oracle runs llama.cpp with ignore_eos, which bans EOS (id 2)
+            GreedyDriver driver = new GreedyDriver(forward, 256, 8, 16).banning(2);
             for (int i = 0; i < prompts.size(); i++) {
                 int[] prompt = prompts.get(i);
                 int[] ours = driver.run(new int[][] {prompt}, new int[] {prompt.length}, TOKENS)[0];

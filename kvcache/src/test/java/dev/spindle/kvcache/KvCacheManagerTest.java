@@ -310,6 +310,28 @@ class KvCacheManagerTest {
     }
 
     @Test
+    void appendSlotRecordsTheTokenAndGivesItsSlotOrNoAndChangesNothing() {
+        assertTrue(kv.admit(1, tokens(1, 31 * BLOCK), 0, 31 * BLOCK));
+        kv.markComputed(1, 31 * BLOCK);
+        assertTrue(kv.admit(2, tokens(9000, 15), 0, 15));
+        kv.markComputed(2, 15);
+        assertEquals(0, kv.freeBlocks());
+        int slot = kv.appendSlot(2, 42);
+        assertEquals(kv.blockIds(2)[0] * BLOCK + 15, slot);
+        assertEquals(16, kv.numTokens(2));
+        kv.markComputed(2, 1);
+        String before = fingerprint(1, 2);
+        assertEquals(KvCacheManager.NO_SLOT, kv.appendSlot(2, 43));
+        assertEquals(before, fingerprint(1, 2));
+        kv.free(1);
+        assertTrue(kv.appendSlot(2, 43) >= 0);
+        assertEquals(17, kv.numTokens(2));
+        assertThrows(IllegalArgumentException.class, () -> kv.appendSlot(2, 44));
+        assertThrows(IllegalArgumentException.class, () -> kv.appendSlot(9, 44));
+        kv.markComputed(2, 1);
+    }
+
+    @Test
     void slotsFollowTheBlockTable() {
         assertTrue(kv.admit(1, tokens(1, 40), 0, 40));
         BlockTable table = kv.blockTable(1);

@@ -56,7 +56,14 @@ final class Bf16Kernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         // The order of TokenDots.denseOne: two accumulators, so that FMAs do not wait on one another.
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
@@ -69,7 +76,7 @@ final class Bf16Kernels extends TypeKernels {
             a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = Lanes.sum(a0.add(a1));
+        float sum = Lanes.sum(a0.add(a1), lanes);
         for (; i < count; i++) {
             sum += toFloat(w.get(LE_SHORT, offset + 2L * i)) * x[xOffset + i];
         }

@@ -37,7 +37,14 @@ final class F32Kernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         // The order of TokenDots.denseOne: two accumulators, so that FMAs do not wait on one another.
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
@@ -50,7 +57,7 @@ final class F32Kernels extends TypeKernels {
             a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = Lanes.sum(a0.add(a1));
+        float sum = Lanes.sum(a0.add(a1), lanes);
         for (; i < count; i++) {
             sum += w.get(LE_FLOAT, offset + 4L * i) * x[xOffset + i];
         }

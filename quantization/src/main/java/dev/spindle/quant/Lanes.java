@@ -7,7 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -28,10 +27,6 @@ final class Lanes {
     /** Lanes per vector. */
     static final int N = 8;
 
-    private static final VectorShuffle<Float> UPPER_HALF = VectorShuffle.fromValues(F, 4, 5, 6, 7, 0, 1, 2, 3);
-    private static final VectorShuffle<Float> UPPER_QUARTER = VectorShuffle.fromValues(F, 2, 3, 0, 1, 6, 7, 4, 5);
-    private static final VectorShuffle<Float> NEIGHBOUR = VectorShuffle.fromValues(F, 1, 0, 3, 2, 5, 4, 7, 6);
-
     private Lanes() {}
 
     /**
@@ -39,22 +34,16 @@ final class Lanes {
      * reduceLanes(ADD)}, which may add in any order, and does: compiled and interpreted code differ in the last bit,
      * which would make a token's result depend on the JIT's progress, not only on the token.
      */
-    static float sum(FloatVector v) {
-        v = v.add(v.rearrange(UPPER_HALF));
-        v = v.add(v.rearrange(UPPER_QUARTER));
-        v = v.add(v.rearrange(NEIGHBOUR));
-        return v.lane(0);
+    static float sum(FloatVector v, float[] lanes) {
+        // Through memory: one store, where extracting eight lanes adds to the kernel's size enough to stop C2
+        // inlining it whole (and a vector passed to a call that is not inlined is boxed on the heap).
+        v.intoArray(lanes, 0);
+        return sumStored(lanes);
     }
 
-    /**
-     * {@link #sum(FloatVector)} of a vector stored at {@code a[offset .. offset + 8)}: the same additions in the same
-     * order, so the same bits. The multi-token kernels store their accumulators and sum them here: a method that
-     * handles four tokens' vectors grows past C2's node budget for inlining, and a vector passed to a call left out of
-     * line is boxed, an allocation per call.
-     */
-    static float sum(float[] a, int offset) {
-        return ((a[offset] + a[offset + 4]) + (a[offset + 2] + a[offset + 6]))
-                + ((a[offset + 1] + a[offset + 5]) + (a[offset + 3] + a[offset + 7]));
+    /** The sum of {@code lanes[0..8)} in the order of {@link #sum}: an accumulator already stored. */
+    static float sumStored(float[] lanes) {
+        return ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
     }
 
     /** Eight signed bytes from {@code offset}, as eight floats. */

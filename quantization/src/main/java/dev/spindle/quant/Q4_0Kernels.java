@@ -75,7 +75,14 @@ final class Q4_0Kernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         int blocks = blocks(count);
         FloatVector acc = FloatVector.zero(F);
         float correction = 0;
@@ -86,7 +93,7 @@ final class Q4_0Kernels extends TypeKernels {
             // Nibbles are unpacked in int lanes: byte lanes have no shift on x86, so a byte shift costs a widening.
             IntVector v0 = Lanes.unsignedBytes(w, o + 2);
             IntVector v1 = Lanes.unsignedBytes(w, o + 10);
-            FloatVector s = Lanes.toFloats(v0.and(15)).mul(FloatVector.fromArray(F, x, xo));
+            FloatVector s = Lanes.toFloats(v0.and(15)).fma(FloatVector.fromArray(F, x, xo), FloatVector.zero(F));
             s = Lanes.toFloats(v1.and(15)).fma(FloatVector.fromArray(F, x, xo + 8), s);
             s = Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 16), s);
             s = Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 24), s);
@@ -96,7 +103,7 @@ final class Q4_0Kernels extends TypeKernels {
             correction += coefficient * sums[sumsOffset + 2 * b];
             correction += coefficient * sums[sumsOffset + 2 * b + 1];
         }
-        return Lanes.sum(acc) - correction;
+        return Lanes.sum(acc, lanes) - correction;
     }
 
     @Override

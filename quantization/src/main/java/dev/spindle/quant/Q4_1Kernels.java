@@ -81,7 +81,14 @@ final class Q4_1Kernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         int blocks = blocks(count);
         FloatVector acc = FloatVector.zero(F);
         float correction = 0;
@@ -90,7 +97,7 @@ final class Q4_1Kernels extends TypeKernels {
             int xo = xOffset + b * BLOCK;
             IntVector v0 = Lanes.unsignedBytes(w, o + 4);
             IntVector v1 = Lanes.unsignedBytes(w, o + 12);
-            FloatVector s = Lanes.toFloats(v0.and(15)).mul(FloatVector.fromArray(F, x, xo));
+            FloatVector s = Lanes.toFloats(v0.and(15)).fma(FloatVector.fromArray(F, x, xo), FloatVector.zero(F));
             s = Lanes.toFloats(v1.and(15)).fma(FloatVector.fromArray(F, x, xo + 8), s);
             s = Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 16), s);
             s = Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 24), s);
@@ -100,7 +107,7 @@ final class Q4_1Kernels extends TypeKernels {
             correction += coefficient * sums[sumsOffset + 2 * b];
             correction += coefficient * sums[sumsOffset + 2 * b + 1];
         }
-        return Lanes.sum(acc) - correction;
+        return Lanes.sum(acc, lanes) - correction;
     }
 
     @Override

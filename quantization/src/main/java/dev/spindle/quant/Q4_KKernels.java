@@ -109,45 +109,60 @@ final class Q4_KKernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
         float correction = 0;
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            int xo = xOffset + b * BLOCK;
+            superBlock(w, o, x, xOffset + b * BLOCK, lanes);
             float dmin = Lanes.half(w, o + 2);
-            int g = sumsOffset + 16 * b;
             for (int c = 0; c < 4; c++) {
-                long qs = o + 16 + 32 * c;
-                int xc = xo + 64 * c;
-                IntVector v = Lanes.unsignedBytes(w, qs);
-                FloatVector lo = Lanes.toFloats(v.and(15)).mul(FloatVector.fromArray(F, x, xc));
-                FloatVector hi =
-                        Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4)).mul(FloatVector.fromArray(F, x, xc + 32));
-                for (int k = 8; k < 32; k += 8) {
-                    v = Lanes.unsignedBytes(w, qs + k);
-                    lo = Lanes.toFloats(v.and(15)).fma(FloatVector.fromArray(F, x, xc + k), lo);
-                    hi = Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4))
-                            .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
-                }
-                int sm0 = KQuantMath.scaleAndMin(w, o + 4, 2 * c);
-                int sm1 = KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1);
-                acc = lo.fma(FloatVector.broadcast(F, d * (sm0 & 0xff)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * (sm1 & 0xff)), acc);
-                // The minimums come out per sub-block: m[j] * sum(x over sub-block j).
                 // The minimums come out per group of 16: dmin*m[j] * sum(x).
-                int gc = g + 4 * c;
-                float m0 = dmin * (sm0 >>> 8);
-                float m1 = dmin * (sm1 >>> 8);
-                correction += m0 * sums[gc];
-                correction += m0 * sums[gc + 1];
-                correction += m1 * sums[gc + 2];
-                correction += m1 * sums[gc + 3];
+                int g = sumsOffset + 16 * b + 4 * c;
+                float m0 = dmin * (KQuantMath.scaleAndMin(w, o + 4, 2 * c) >>> 8);
+                float m1 = dmin * (KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1) >>> 8);
+                correction += m0 * sums[g];
+                correction += m0 * sums[g + 1];
+                correction += m1 * sums[g + 2];
+                correction += m1 * sums[g + 3];
             }
         }
-        return Lanes.sum(acc) - correction;
+        return Lanes.sumStored(lanes) - correction;
+    }
+
+    /**
+     * The vector part of one super-block, added to the accumulator kept in {@code lanes}. A method of its own, too
+     * large for C2 to inline into {@link #dotVector}: a kernel over a whole row in one method exceeds C2's inlining
+     * budget, and whatever it then fails to inline passes its vectors boxed on the heap. The accumulator crosses
+     * the call through memory, exactly, so the order of operations is that of one long loop.
+     */
+    private static void superBlock(MemorySegment w, long o, float[] x, int xo, float[] lanes) {
+        float d = Lanes.half(w, o);
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
+        for (int c = 0; c < 4; c++) {
+            // Run c: sub-block 2c in the low nibbles, 2c + 1 in the high ones, summed side by side.
+            long qs = o + 16 + 32 * c;
+            int xc = xo + 64 * c;
+            FloatVector lo = FloatVector.zero(F);
+            FloatVector hi = FloatVector.zero(F);
+            for (int k = 0; k < 32; k += 8) {
+                IntVector v = Lanes.unsignedBytes(w, qs + k);
+                lo = Lanes.toFloats(v.and(15)).fma(FloatVector.fromArray(F, x, xc + k), lo);
+                hi = Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4))
+                        .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
+            }
+            acc = lo.fma(FloatVector.broadcast(F, d * (KQuantMath.scaleAndMin(w, o + 4, 2 * c) & 0xff)), acc);
+            acc = hi.fma(FloatVector.broadcast(F, d * (KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1) & 0xff)), acc);
+        }
+        acc.intoArray(lanes, 0);
     }
 
     @Override

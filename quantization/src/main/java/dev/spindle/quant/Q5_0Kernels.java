@@ -23,21 +23,26 @@ final class Q5_0Kernels extends TypeKernels {
     static final int BLOCK = 32;
     static final int BYTES = 22;
 
-    /** Lane i of {@code HIGH_BIT_SHIFTS[k]} is {@code 8k + i}: which bit of qh belongs to the lane. */
-    static final IntVector[] HIGH_BIT_SHIFTS = {
-        IntVector.fromArray(I, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0),
-        IntVector.fromArray(I, new int[] {8, 9, 10, 11, 12, 13, 14, 15}, 0),
-        IntVector.fromArray(I, new int[] {16, 17, 18, 19, 20, 21, 22, 23}, 0),
-        IntVector.fromArray(I, new int[] {24, 25, 26, 27, 28, 29, 30, 31}, 0)
-    };
+    /** Lane i holds i: the lanes' bit numbers in qh, counted from the first weight of a step. */
+    static final IntVector IOTA = IntVector.fromArray(I, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0);
 
     Q5_0Kernels() {
         super(GgmlType.Q5_0);
     }
 
-    /** Bit {@code shift} of {@code qh} in each lane, as 0 or 16. */
-    static IntVector highBits(IntVector qh, IntVector shift) {
-        return qh.lanewise(VectorOperators.LSHR, shift).and(1).lanewise(VectorOperators.LSHL, 4);
+    /**
+     * The 5-bit quants of weights {@code k .. k + 7} ({@code k} a multiple of 8) of a Q5_0/Q5_1 block whose qs start
+     * at {@code qs}: the nibble of byte {@code k mod 16} (low for {@code k < 16}, high after) with bit {@code k + i}
+     * of {@code qh} above it.
+     */
+    static IntVector quants(MemorySegment w, long qs, int qh, int k) {
+        IntVector bytes = Lanes.unsignedBytes(w, qs + (k & 15));
+        IntVector low = k < 16 ? bytes.and(15) : bytes.lanewise(VectorOperators.LSHR, 4);
+        IntVector high = IntVector.broadcast(I, qh >>> k)
+                .lanewise(VectorOperators.LSHR, IOTA)
+                .and(1)
+                .lanewise(VectorOperators.LSHL, 4);
+        return low.or(high);
     }
 
     @Override
@@ -64,26 +69,10 @@ final class Q5_0Kernels extends TypeKernels {
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             FloatVector d = FloatVector.broadcast(F, Lanes.half(src, o));
-            IntVector qh = IntVector.broadcast(I, src.get(LE_INT, o + 2));
-            int to = dstOffset + b * BLOCK;
-            IntVector v0 = Lanes.unsignedBytes(src, o + 6);
-            IntVector v1 = Lanes.unsignedBytes(src, o + 14);
-            Lanes.toFloats(v0.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[0])).sub(16))
-                    .mul(d)
-                    .intoArray(dst, to);
-            Lanes.toFloats(v1.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[1])).sub(16))
-                    .mul(d)
-                    .intoArray(dst, to + 8);
-            Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4)
-                            .or(highBits(qh, HIGH_BIT_SHIFTS[2]))
-                            .sub(16))
-                    .mul(d)
-                    .intoArray(dst, to + 16);
-            Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4)
-                            .or(highBits(qh, HIGH_BIT_SHIFTS[3]))
-                            .sub(16))
-                    .mul(d)
-                    .intoArray(dst, to + 24);
+            int qh = src.get(LE_INT, o + 2);
+            for (int k = 0; k < BLOCK; k += 8) {
+                Lanes.toFloats(quants(src, o + 6, qh, k).sub(16)).mul(d).intoArray(dst, dstOffset + b * BLOCK + k);
+            }
         }
     }
 
@@ -109,33 +98,32 @@ final class Q5_0Kernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         int blocks = blocks(count);
         FloatVector acc = FloatVector.zero(F);
         float correction = 0;
-        IntVector shift0 = HIGH_BIT_SHIFTS[0];
-        IntVector shift1 = HIGH_BIT_SHIFTS[1];
-        IntVector shift2 = HIGH_BIT_SHIFTS[2];
-        IntVector shift3 = HIGH_BIT_SHIFTS[3];
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             int xo = xOffset + b * BLOCK;
             float d = Lanes.half(w, o);
-            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 2));
-            IntVector v0 = Lanes.unsignedBytes(w, o + 6);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 14);
-            FloatVector s = Lanes.toFloats(v0.and(15).or(highBits(qh, shift0))).mul(FloatVector.fromArray(F, x, xo));
-            s = Lanes.toFloats(v1.and(15).or(highBits(qh, shift1))).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, shift2)))
-                    .fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, shift3)))
-                    .fma(FloatVector.fromArray(F, x, xo + 24), s);
+            int qh = w.get(LE_INT, o + 2);
+            FloatVector s = FloatVector.zero(F);
+            for (int k = 0; k < BLOCK; k += 8) {
+                s = Lanes.toFloats(quants(w, o + 6, qh, k)).fma(FloatVector.fromArray(F, x, xo + k), s);
+            }
             acc = s.fma(FloatVector.broadcast(F, d), acc);
             float coefficient = 16 * d;
             correction += coefficient * sums[sumsOffset + 2 * b];
             correction += coefficient * sums[sumsOffset + 2 * b + 1];
         }
-        return Lanes.sum(acc) - correction;
+        return Lanes.sum(acc, lanes) - correction;
     }
 
     @Override
@@ -144,18 +132,12 @@ final class Q5_0Kernels extends TypeKernels {
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             float d = Lanes.half(w, o);
-            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 2));
-            int to = b * BLOCK;
-            IntVector v0 = Lanes.unsignedBytes(w, o + 6);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 14);
-            Lanes.toFloats(v0.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[0]))).intoArray(row.q, to);
-            Lanes.toFloats(v1.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[1]))).intoArray(row.q, to + 8);
-            Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, HIGH_BIT_SHIFTS[2])))
-                    .intoArray(row.q, to + 16);
-            Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, HIGH_BIT_SHIFTS[3])))
-                    .intoArray(row.q, to + 24);
+            int qh = w.get(LE_INT, o + 2);
+            for (int k = 0; k < BLOCK; k += 8) {
+                Lanes.toFloats(quants(w, o + 6, qh, k)).intoArray(row.q, b * BLOCK + k);
+            }
             row.scales[b] = d;
-            row.starts[b] = to;
+            row.starts[b] = b * BLOCK;
             row.coefficients[2 * b] = 16 * d;
             row.coefficients[2 * b + 1] = 16 * d;
         }

@@ -1,14 +1,10 @@
 package dev.spindle.quant;
 
 import static dev.spindle.quant.Lanes.F;
-import static dev.spindle.quant.Lanes.I;
-import static dev.spindle.quant.Q5_0Kernels.HIGH_BIT_SHIFTS;
-import static dev.spindle.quant.Q5_0Kernels.highBits;
+import static dev.spindle.quant.Q5_0Kernels.quants;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q5_1: blocks of 32 weights, {@code w = d * q + m} with 5-bit {@code q}.
@@ -56,26 +52,11 @@ final class Q5_1Kernels extends TypeKernels {
             long o = offset + (long) b * BYTES;
             FloatVector d = FloatVector.broadcast(F, Lanes.half(src, o));
             FloatVector m = FloatVector.broadcast(F, Lanes.half(src, o + 2));
-            IntVector qh = IntVector.broadcast(I, src.get(LE_INT, o + 4));
-            int to = dstOffset + b * BLOCK;
-            IntVector v0 = Lanes.unsignedBytes(src, o + 8);
-            IntVector v1 = Lanes.unsignedBytes(src, o + 16);
-            Lanes.toFloats(v0.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[0])))
-                    .mul(d)
-                    .add(m)
-                    .intoArray(dst, to);
-            Lanes.toFloats(v1.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[1])))
-                    .mul(d)
-                    .add(m)
-                    .intoArray(dst, to + 8);
-            Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, HIGH_BIT_SHIFTS[2])))
-                    .mul(d)
-                    .add(m)
-                    .intoArray(dst, to + 16);
-            Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, HIGH_BIT_SHIFTS[3])))
-                    .mul(d)
-                    .add(m)
-                    .intoArray(dst, to + 24);
+            int qh = src.get(LE_INT, o + 4);
+            for (int k = 0; k < BLOCK; k += 8) {
+                // mul then add, not fma: the scalar reference rounds the product first.
+                Lanes.toFloats(quants(src, o + 8, qh, k)).mul(d).add(m).intoArray(dst, dstOffset + b * BLOCK + k);
+            }
         }
     }
 
@@ -103,32 +84,31 @@ final class Q5_1Kernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         int blocks = blocks(count);
         FloatVector acc = FloatVector.zero(F);
         float correction = 0;
-        IntVector shift0 = HIGH_BIT_SHIFTS[0];
-        IntVector shift1 = HIGH_BIT_SHIFTS[1];
-        IntVector shift2 = HIGH_BIT_SHIFTS[2];
-        IntVector shift3 = HIGH_BIT_SHIFTS[3];
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             int xo = xOffset + b * BLOCK;
-            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 4));
-            IntVector v0 = Lanes.unsignedBytes(w, o + 8);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 16);
-            FloatVector s = Lanes.toFloats(v0.and(15).or(highBits(qh, shift0))).mul(FloatVector.fromArray(F, x, xo));
-            s = Lanes.toFloats(v1.and(15).or(highBits(qh, shift1))).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, shift2)))
-                    .fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, shift3)))
-                    .fma(FloatVector.fromArray(F, x, xo + 24), s);
+            int qh = w.get(LE_INT, o + 4);
+            FloatVector s = FloatVector.zero(F);
+            for (int k = 0; k < BLOCK; k += 8) {
+                s = Lanes.toFloats(quants(w, o + 8, qh, k)).fma(FloatVector.fromArray(F, x, xo + k), s);
+            }
             acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o)), acc);
             float coefficient = -Lanes.half(w, o + 2);
             correction += coefficient * sums[sumsOffset + 2 * b];
             correction += coefficient * sums[sumsOffset + 2 * b + 1];
         }
-        return Lanes.sum(acc) - correction;
+        return Lanes.sum(acc, lanes) - correction;
     }
 
     @Override
@@ -136,18 +116,12 @@ final class Q5_1Kernels extends TypeKernels {
         int blocks = blocks(count);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 4));
-            int to = b * BLOCK;
-            IntVector v0 = Lanes.unsignedBytes(w, o + 8);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 16);
-            Lanes.toFloats(v0.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[0]))).intoArray(row.q, to);
-            Lanes.toFloats(v1.and(15).or(highBits(qh, HIGH_BIT_SHIFTS[1]))).intoArray(row.q, to + 8);
-            Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, HIGH_BIT_SHIFTS[2])))
-                    .intoArray(row.q, to + 16);
-            Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4).or(highBits(qh, HIGH_BIT_SHIFTS[3])))
-                    .intoArray(row.q, to + 24);
+            int qh = w.get(LE_INT, o + 4);
+            for (int k = 0; k < BLOCK; k += 8) {
+                Lanes.toFloats(quants(w, o + 8, qh, k)).intoArray(row.q, b * BLOCK + k);
+            }
             row.scales[b] = Lanes.half(w, o);
-            row.starts[b] = to;
+            row.starts[b] = b * BLOCK;
             float coefficient = -Lanes.half(w, o + 2);
             row.coefficients[2 * b] = coefficient;
             row.coefficients[2 * b + 1] = coefficient;

@@ -141,50 +141,66 @@ final class Q6_KKernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
         float correction = 0;
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o + 208);
-            int xo = xOffset + b * BLOCK;
-            for (int n = 0; n < 2; n++) {
-                long ql = o + 64 * n;
-                long qh = o + 128 + 32 * n;
-                int xn = xo + 128 * n;
-                for (int half = 0; half < 2; half++) {
-                    // Sub-blocks 8n + half + 2t for t = 0..3, each of 16: two steps of 8 lanes.
-                    int k = 16 * half;
-                    IntVector a = Lanes.unsignedBytes(w, ql + k);
-                    IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
-                    IntVector h = Lanes.unsignedBytes(w, qh + k);
-                    FloatVector s0 = Lanes.toFloats(quant0(a, h)).mul(FloatVector.fromArray(F, x, xn + k));
-                    FloatVector s1 = Lanes.toFloats(quant1(c, h)).mul(FloatVector.fromArray(F, x, xn + 32 + k));
-                    FloatVector s2 = Lanes.toFloats(quant2(a, h)).mul(FloatVector.fromArray(F, x, xn + 64 + k));
-                    FloatVector s3 = Lanes.toFloats(quant3(c, h)).mul(FloatVector.fromArray(F, x, xn + 96 + k));
-                    k += 8;
-                    a = Lanes.unsignedBytes(w, ql + k);
-                    c = Lanes.unsignedBytes(w, ql + 32 + k);
-                    h = Lanes.unsignedBytes(w, qh + k);
-                    s0 = Lanes.toFloats(quant0(a, h)).fma(FloatVector.fromArray(F, x, xn + k), s0);
-                    s1 = Lanes.toFloats(quant1(c, h)).fma(FloatVector.fromArray(F, x, xn + 32 + k), s1);
-                    s2 = Lanes.toFloats(quant2(a, h)).fma(FloatVector.fromArray(F, x, xn + 64 + k), s2);
-                    s3 = Lanes.toFloats(quant3(c, h)).fma(FloatVector.fromArray(F, x, xn + 96 + k), s3);
-                    long sc = o + 192 + 8 * n + half;
-                    acc = s0.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc)), acc);
-                    acc = s1.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 2)), acc);
-                    acc = s2.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 4)), acc);
-                    acc = s3.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 6)), acc);
-                }
-            }
+            superBlock(w, o, x, xOffset + b * BLOCK, lanes);
             // The -32 of every weight comes out per sub-block: sub-block j is exactly activation group j.
+            float d = Lanes.half(w, o + 208);
             int g = sumsOffset + 16 * b;
             for (int j = 0; j < 16; j++) {
                 correction += 32 * (d * w.get(BYTE, o + 192 + j)) * sums[g + j];
             }
         }
-        return Lanes.sum(acc) - correction;
+        return Lanes.sumStored(lanes) - correction;
+    }
+
+    /**
+     * The vector part of one super-block, added to the accumulator kept in {@code lanes}. A method of its own, too
+     * large for C2 to inline into {@link #dotVector}: a kernel over a whole row in one method exceeds C2's inlining
+     * budget, and whatever it then fails to inline passes its vectors boxed on the heap. The accumulator crosses
+     * the call through memory, exactly, so the order of operations is that of one long loop.
+     */
+    private static void superBlock(MemorySegment w, long o, float[] x, int xo, float[] lanes) {
+        float d = Lanes.half(w, o + 208);
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
+        for (int n = 0; n < 2; n++) {
+            long ql = o + 64 * n;
+            long qh = o + 128 + 32 * n;
+            int xn = xo + 128 * n;
+            for (int half = 0; half < 2; half++) {
+                // Sub-blocks 8n + half + 2t for t = 0..3, each of 16: two steps of 8 lanes.
+                FloatVector s0 = FloatVector.zero(F);
+                FloatVector s1 = FloatVector.zero(F);
+                FloatVector s2 = FloatVector.zero(F);
+                FloatVector s3 = FloatVector.zero(F);
+                for (int k = 16 * half; k < 16 * half + 16; k += 8) {
+                    IntVector a = Lanes.unsignedBytes(w, ql + k);
+                    IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
+                    IntVector h = Lanes.unsignedBytes(w, qh + k);
+                    s0 = Lanes.toFloats(quant0(a, h)).fma(FloatVector.fromArray(F, x, xn + k), s0);
+                    s1 = Lanes.toFloats(quant1(c, h)).fma(FloatVector.fromArray(F, x, xn + 32 + k), s1);
+                    s2 = Lanes.toFloats(quant2(a, h)).fma(FloatVector.fromArray(F, x, xn + 64 + k), s2);
+                    s3 = Lanes.toFloats(quant3(c, h)).fma(FloatVector.fromArray(F, x, xn + 96 + k), s3);
+                }
+                long sc = o + 192 + 8 * n + half;
+                acc = s0.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc)), acc);
+                acc = s1.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 2)), acc);
+                acc = s2.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 4)), acc);
+                acc = s3.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 6)), acc);
+            }
+        }
+        acc.intoArray(lanes, 0);
     }
 
     @Override

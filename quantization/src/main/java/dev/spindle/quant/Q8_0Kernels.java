@@ -67,20 +67,27 @@ final class Q8_0Kernels extends TypeKernels {
 
     @Override
     public float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes) {
         int blocks = blocks(count);
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             int xo = xOffset + b * BLOCK;
             // The block's products are summed before its scale is applied: one FMA on the running sum per block.
-            FloatVector s = Lanes.signedBytesToFloats(w, o + 2).mul(FloatVector.fromArray(F, x, xo));
-            s = Lanes.signedBytesToFloats(w, o + 10).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = Lanes.signedBytesToFloats(w, o + 18).fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = Lanes.signedBytesToFloats(w, o + 26).fma(FloatVector.fromArray(F, x, xo + 24), s);
+            FloatVector s = FloatVector.zero(F);
+            for (int k = 0; k < BLOCK; k += N) {
+                s = Lanes.signedBytesToFloats(w, o + 2 + k).fma(FloatVector.fromArray(F, x, xo + k), s);
+            }
             acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o)), acc);
         }
-        return Lanes.sum(acc);
+        return Lanes.sum(acc, lanes);
     }
 
     @Override

@@ -49,28 +49,46 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
             throw new IllegalArgumentException("out holds " + out.length + " floats, not " + x.tokens() + " x " + rows);
         }
         TypeKernels kernels = type.kernels();
-        long rowBytes = rowBytes();
-        int tokens = x.tokens();
-        float[] in = x.x();
         if (!Kernels.VECTOR) {
-            for (int r = rowFrom; r < rowTo; r++) {
-                for (int t = 0; t < tokens; t++) {
-                    out[t * rows + r] = kernels.dotScalar(data, r * rowBytes, in, t * cols, cols);
-                }
-            }
-        } else if (tokens == 1) {
-            float[] sums = x.sums();
-            for (int r = rowFrom; r < rowTo; r++) {
-                out[r] = kernels.dotVector(data, r * rowBytes, in, 0, sums, 0, cols);
-            }
+            scalarRows(kernels, x, out, rowFrom, rowTo);
+        } else if (x.tokens() == 1) {
+            vectorRows(kernels, x, out, rowFrom, rowTo, scratch.lanes);
         } else {
             if (scratch.maxCols() < cols) {
                 throw new IllegalArgumentException("scratch holds rows of " + scratch.maxCols() + ", not " + cols);
             }
-            for (int r = rowFrom; r < rowTo; r++) {
-                kernels.decode(data, r * rowBytes, cols, scratch);
-                TokenDots.multiply(scratch, x, out, r, rows);
+            decodedRows(kernels, x, out, rowFrom, rowTo, scratch);
+        }
+    }
+
+    // One small method per path: C2 inlines a kernel into its caller, and a large caller plus a kernel exceed the
+    // inlining budget (whatever is then not inlined passes its vectors boxed).
+
+    private void scalarRows(TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo) {
+        long rowBytes = rowBytes();
+        float[] in = x.x();
+        for (int r = rowFrom; r < rowTo; r++) {
+            for (int t = 0; t < x.tokens(); t++) {
+                out[t * rows + r] = kernels.dotScalar(data, r * rowBytes, in, t * cols, cols);
             }
+        }
+    }
+
+    private void vectorRows(TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo, float[] lanes) {
+        long rowBytes = rowBytes();
+        float[] in = x.x();
+        float[] sums = x.sums();
+        for (int r = rowFrom; r < rowTo; r++) {
+            out[r] = kernels.dotVector(data, r * rowBytes, in, 0, sums, 0, cols, lanes);
+        }
+    }
+
+    private void decodedRows(
+            TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo, RowScratch scratch) {
+        long rowBytes = rowBytes();
+        for (int r = rowFrom; r < rowTo; r++) {
+            kernels.decode(data, r * rowBytes, cols, scratch);
+            TokenDots.multiply(scratch, x, out, r, rows);
         }
     }
 

@@ -17,7 +17,7 @@ public final class RowScratch {
     final float[] scales; // [blocks]
     final int[] starts; // [blocks] element of the row where each block starts
     final float[] coefficients; // [cols / 16] subtracted: coefficient[g] * sum of x over group g
-    final float[] lanes = new float[4 * Lanes.N]; // the multi-token kernels' accumulators, summed by Lanes.sum
+    final float[] lanes = new float[Lanes.N]; // the lanes of an accumulator, summed in a fixed order
     int blockLength; // 16 or 32; 0 for a dense row
     int blocks;
     boolean corrected; // whether coefficients are used

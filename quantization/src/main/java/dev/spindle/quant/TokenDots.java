@@ -10,7 +10,7 @@ import jdk.incubator.vector.FloatVector;
  * each load of the row serves them all.
  *
  * <p>For each token these kernels perform exactly the operations of the format's fused single-token kernel, in the
- * same order: for a quantized row, per block {@code s = q[0..8)*x + q[8..16)*x + ...} (a multiply, then FMAs),
+ * same order: for a quantized row, per block {@code s = q[0..8)*x + q[8..16)*x + ...} (FMAs from zero),
  * {@code acc = s*scale + acc}, and at the end {@code sum(acc) - sum_g coefficient[g]*xsum[g]}; for a dense row two
  * accumulators taking 8 lanes in turn, then a scalar tail. That makes batched and single-token results identical.
  */
@@ -20,11 +20,10 @@ final class TokenDots {
 
     /** {@code out[t * outStride + outIndex] = row · x[t]} for every token of {@code a}. */
     static void multiply(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
-        switch (row.blockLength) {
-            case 0 -> dense(row, a, out, outIndex, outStride);
-            case 32 -> blocks32(row, a, out, outIndex, outStride);
-            case 16 -> blocks16(row, a, out, outIndex, outStride);
-            default -> throw new IllegalStateException("block length " + row.blockLength);
+        if (row.blockLength == 0) {
+            dense(row, a, out, outIndex, outStride);
+        } else {
+            blocks(row, a, out, outIndex, outStride);
         }
     }
 
@@ -36,13 +35,13 @@ final class TokenDots {
         for (int b = 0; b < row.blocks; b++) {
             int qo = b * length;
             int xo = xOffset + row.starts[b];
-            FloatVector s = FloatVector.fromArray(F, q, qo).mul(FloatVector.fromArray(F, x, xo));
-            for (int k = N; k < length; k += N) {
+            FloatVector s = FloatVector.zero(F);
+            for (int k = 0; k < length; k += N) {
                 s = FloatVector.fromArray(F, q, qo + k).fma(FloatVector.fromArray(F, x, xo + k), s);
             }
             acc = s.fma(FloatVector.broadcast(F, row.scales[b]), acc);
         }
-        return Lanes.sum(acc) - correction(row, sums, sumsOffset);
+        return Lanes.sum(acc, row.lanes) - correction(row, sums, sumsOffset);
     }
 
     /** {@code sum_g coefficient[g] * sums[g]}, in group order; 0 for formats without offsets or minimums. */
@@ -58,125 +57,61 @@ final class TokenDots {
         return c;
     }
 
-    private static void blocks32(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
-        int tokens = a.tokens();
-        int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            blocks32Four(row, a, t, out, outIndex, outStride);
-        }
-        for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = blocksOne(row, a.x(), t * a.cols(), a.sums(), t * a.groups());
-        }
-    }
-
     /**
-     * Tokens {@code t .. t + 3}. A method of its own so that C2 compiles it whole, lane sums inlined: inside one large
-     * method the inliner gave up on {@link Lanes#sum} (node count), and every call boxed its vector.
+     * Four tokens per pass: each quant vector loaded once for all four. The loops stay rolled in the source (C2
+     * unrolls them): a kernel written out in full exceeds C2's inlining budget, and a vector passed to a call that
+     * was not inlined is boxed on the heap.
      */
-    private static void blocks32Four(RowScratch row, Activations a, int t, float[] out, int outIndex, int outStride) {
+    private static void blocks(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
         float[] x = a.x();
         float[] sums = a.sums();
         float[] q = row.q;
+        int length = row.blockLength;
         int cols = a.cols();
         int groups = a.groups();
-        int x0 = t * cols;
-        int x1 = x0 + cols;
-        int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
-        for (int b = 0; b < row.blocks; b++) {
-            int qo = b * 32;
-            int xs = row.starts[b];
-            FloatVector w = FloatVector.fromArray(F, q, qo);
-            FloatVector s0 = w.mul(FloatVector.fromArray(F, x, x0 + xs));
-            FloatVector s1 = w.mul(FloatVector.fromArray(F, x, x1 + xs));
-            FloatVector s2 = w.mul(FloatVector.fromArray(F, x, x2 + xs));
-            FloatVector s3 = w.mul(FloatVector.fromArray(F, x, x3 + xs));
-            for (int k = N; k < 32; k += N) {
-                w = FloatVector.fromArray(F, q, qo + k);
-                s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + k), s0);
-                s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + k), s1);
-                s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + k), s2);
-                s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + k), s3);
-            }
-            FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
-            acc0 = s0.fma(scale, acc0);
-            acc1 = s1.fma(scale, acc1);
-            acc2 = s2.fma(scale, acc2);
-            acc3 = s3.fma(scale, acc3);
-        }
-        float[] lanes = row.lanes;
-        acc0.intoArray(lanes, 0);
-        acc1.intoArray(lanes, N);
-        acc2.intoArray(lanes, 2 * N);
-        acc3.intoArray(lanes, 3 * N);
-        out[t * outStride + outIndex] = Lanes.sum(lanes, 0) - correction(row, sums, t * groups);
-        out[(t + 1) * outStride + outIndex] = Lanes.sum(lanes, N) - correction(row, sums, (t + 1) * groups);
-        out[(t + 2) * outStride + outIndex] = Lanes.sum(lanes, 2 * N) - correction(row, sums, (t + 2) * groups);
-        out[(t + 3) * outStride + outIndex] = Lanes.sum(lanes, 3 * N) - correction(row, sums, (t + 3) * groups);
-    }
-
-    private static void blocks16(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
         int tokens = a.tokens();
         int t = 0;
         for (; t + 4 <= tokens; t += 4) {
-            blocks16Four(row, a, t, out, outIndex, outStride);
+            int x0 = t * cols;
+            int x1 = x0 + cols;
+            int x2 = x1 + cols;
+            int x3 = x2 + cols;
+            FloatVector acc0 = FloatVector.zero(F);
+            FloatVector acc1 = FloatVector.zero(F);
+            FloatVector acc2 = FloatVector.zero(F);
+            FloatVector acc3 = FloatVector.zero(F);
+            for (int b = 0; b < row.blocks; b++) {
+                int qo = b * length;
+                int xs = row.starts[b];
+                FloatVector s0 = FloatVector.zero(F);
+                FloatVector s1 = FloatVector.zero(F);
+                FloatVector s2 = FloatVector.zero(F);
+                FloatVector s3 = FloatVector.zero(F);
+                for (int k = 0; k < length; k += N) {
+                    FloatVector w = FloatVector.fromArray(F, q, qo + k);
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + k), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + k), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + k), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + k), s3);
+                }
+                FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
+                acc0 = s0.fma(scale, acc0);
+                acc1 = s1.fma(scale, acc1);
+                acc2 = s2.fma(scale, acc2);
+                acc3 = s3.fma(scale, acc3);
+            }
+            out[t * outStride + outIndex] = Lanes.sum(acc0, row.lanes) - correction(row, sums, t * groups);
+            out[(t + 1) * outStride + outIndex] = Lanes.sum(acc1, row.lanes) - correction(row, sums, (t + 1) * groups);
+            out[(t + 2) * outStride + outIndex] = Lanes.sum(acc2, row.lanes) - correction(row, sums, (t + 2) * groups);
+            out[(t + 3) * outStride + outIndex] = Lanes.sum(acc3, row.lanes) - correction(row, sums, (t + 3) * groups);
         }
         for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = blocksOne(row, a.x(), t * a.cols(), a.sums(), t * a.groups());
+            out[t * outStride + outIndex] = blocksOne(row, x, t * cols, sums, t * groups);
         }
-    }
-
-    /** Tokens {@code t .. t + 3}: a method of its own for the reason {@link #blocks32Four} gives. */
-    private static void blocks16Four(RowScratch row, Activations a, int t, float[] out, int outIndex, int outStride) {
-        float[] x = a.x();
-        float[] sums = a.sums();
-        float[] q = row.q;
-        int cols = a.cols();
-        int groups = a.groups();
-        int x0 = t * cols;
-        int x1 = x0 + cols;
-        int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
-        for (int b = 0; b < row.blocks; b++) {
-            int qo = b * 16;
-            int xs = row.starts[b];
-            FloatVector w = FloatVector.fromArray(F, q, qo);
-            FloatVector s0 = w.mul(FloatVector.fromArray(F, x, x0 + xs));
-            FloatVector s1 = w.mul(FloatVector.fromArray(F, x, x1 + xs));
-            FloatVector s2 = w.mul(FloatVector.fromArray(F, x, x2 + xs));
-            FloatVector s3 = w.mul(FloatVector.fromArray(F, x, x3 + xs));
-            w = FloatVector.fromArray(F, q, qo + N);
-            s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + N), s0);
-            s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + N), s1);
-            s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + N), s2);
-            s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + N), s3);
-            FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
-            acc0 = s0.fma(scale, acc0);
-            acc1 = s1.fma(scale, acc1);
-            acc2 = s2.fma(scale, acc2);
-            acc3 = s3.fma(scale, acc3);
-        }
-        float[] lanes = row.lanes;
-        acc0.intoArray(lanes, 0);
-        acc1.intoArray(lanes, N);
-        acc2.intoArray(lanes, 2 * N);
-        acc3.intoArray(lanes, 3 * N);
-        out[t * outStride + outIndex] = Lanes.sum(lanes, 0) - correction(row, sums, t * groups);
-        out[(t + 1) * outStride + outIndex] = Lanes.sum(lanes, N) - correction(row, sums, (t + 1) * groups);
-        out[(t + 2) * outStride + outIndex] = Lanes.sum(lanes, 2 * N) - correction(row, sums, (t + 2) * groups);
-        out[(t + 3) * outStride + outIndex] = Lanes.sum(lanes, 3 * N) - correction(row, sums, (t + 3) * groups);
     }
 
     /** The reference order of a dense dot product: two accumulators over 16 lanes, 8 more, then a scalar tail. */
-    static float denseOne(float[] w, float[] x, int xOffset, int count) {
+    static float denseOne(float[] w, float[] x, int xOffset, int count, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         int i = 0;
@@ -188,7 +123,7 @@ final class TokenDots {
             a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = Lanes.sum(a0.add(a1));
+        float sum = Lanes.sum(a0.add(a1), lanes);
         for (; i < count; i++) {
             sum += w[i] * x[xOffset + i];
         }
@@ -196,72 +131,62 @@ final class TokenDots {
     }
 
     private static void dense(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
-        int tokens = a.tokens();
-        int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            denseFour(row, a, t, out, outIndex, outStride);
-        }
-        for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = denseOne(row.q, a.x(), t * a.cols(), a.cols());
-        }
-    }
-
-    /** Tokens {@code t .. t + 3}: a method of its own for the reason {@link #blocks32Four} gives. */
-    private static void denseFour(RowScratch row, Activations a, int t, float[] out, int outIndex, int outStride) {
         float[] x = a.x();
         float[] w = row.q;
         int cols = a.cols();
-        int x0 = t * cols;
-        int x1 = x0 + cols;
-        int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        FloatVector a00 = FloatVector.zero(F);
-        FloatVector a01 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F);
-        FloatVector a11 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F);
-        FloatVector a21 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F);
-        FloatVector a31 = FloatVector.zero(F);
-        int i = 0;
-        for (; i + 2 * N <= cols; i += 2 * N) {
-            FloatVector v = FloatVector.fromArray(F, w, i);
-            a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
-            a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
-            a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
-            a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
-            v = FloatVector.fromArray(F, w, i + N);
-            a01 = v.fma(FloatVector.fromArray(F, x, x0 + i + N), a01);
-            a11 = v.fma(FloatVector.fromArray(F, x, x1 + i + N), a11);
-            a21 = v.fma(FloatVector.fromArray(F, x, x2 + i + N), a21);
-            a31 = v.fma(FloatVector.fromArray(F, x, x3 + i + N), a31);
+        int tokens = a.tokens();
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            int x0 = t * cols;
+            int x1 = x0 + cols;
+            int x2 = x1 + cols;
+            int x3 = x2 + cols;
+            FloatVector a00 = FloatVector.zero(F);
+            FloatVector a01 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F);
+            FloatVector a11 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F);
+            FloatVector a21 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F);
+            FloatVector a31 = FloatVector.zero(F);
+            int i = 0;
+            for (; i + 2 * N <= cols; i += 2 * N) {
+                FloatVector v = FloatVector.fromArray(F, w, i);
+                a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
+                a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
+                a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
+                a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
+                v = FloatVector.fromArray(F, w, i + N);
+                a01 = v.fma(FloatVector.fromArray(F, x, x0 + i + N), a01);
+                a11 = v.fma(FloatVector.fromArray(F, x, x1 + i + N), a11);
+                a21 = v.fma(FloatVector.fromArray(F, x, x2 + i + N), a21);
+                a31 = v.fma(FloatVector.fromArray(F, x, x3 + i + N), a31);
+            }
+            if (i + N <= cols) {
+                FloatVector v = FloatVector.fromArray(F, w, i);
+                a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
+                a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
+                a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
+                a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
+                i += N;
+            }
+            float s0 = Lanes.sum(a00.add(a01), row.lanes);
+            float s1 = Lanes.sum(a10.add(a11), row.lanes);
+            float s2 = Lanes.sum(a20.add(a21), row.lanes);
+            float s3 = Lanes.sum(a30.add(a31), row.lanes);
+            for (; i < cols; i++) {
+                s0 += w[i] * x[x0 + i];
+                s1 += w[i] * x[x1 + i];
+                s2 += w[i] * x[x2 + i];
+                s3 += w[i] * x[x3 + i];
+            }
+            out[t * outStride + outIndex] = s0;
+            out[(t + 1) * outStride + outIndex] = s1;
+            out[(t + 2) * outStride + outIndex] = s2;
+            out[(t + 3) * outStride + outIndex] = s3;
         }
-        if (i + N <= cols) {
-            FloatVector v = FloatVector.fromArray(F, w, i);
-            a00 = v.fma(FloatVector.fromArray(F, x, x0 + i), a00);
-            a10 = v.fma(FloatVector.fromArray(F, x, x1 + i), a10);
-            a20 = v.fma(FloatVector.fromArray(F, x, x2 + i), a20);
-            a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
-            i += N;
+        for (; t < tokens; t++) {
+            out[t * outStride + outIndex] = denseOne(w, x, t * cols, cols, row.lanes);
         }
-        float[] lanes = row.lanes;
-        a00.add(a01).intoArray(lanes, 0);
-        a10.add(a11).intoArray(lanes, N);
-        a20.add(a21).intoArray(lanes, 2 * N);
-        a30.add(a31).intoArray(lanes, 3 * N);
-        float s0 = Lanes.sum(lanes, 0);
-        float s1 = Lanes.sum(lanes, N);
-        float s2 = Lanes.sum(lanes, 2 * N);
-        float s3 = Lanes.sum(lanes, 3 * N);
-        for (; i < cols; i++) {
-            s0 += w[i] * x[x0 + i];
-            s1 += w[i] * x[x1 + i];
-            s2 += w[i] * x[x2 + i];
-            s3 += w[i] * x[x3 + i];
-        }
-        out[t * outStride + outIndex] = s0;
-        out[(t + 1) * outStride + outIndex] = s1;
-        out[(t + 2) * outStride + outIndex] = s2;
-        out[(t + 3) * outStride + outIndex] = s3;
     }
 }

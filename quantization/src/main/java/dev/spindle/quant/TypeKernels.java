@@ -58,9 +58,24 @@ public abstract class TypeKernels {
     /**
      * Fused dequantize-and-dot on the Vector API. {@code sums[sumsOffset + g]} must hold the sum of
      * {@code x[xOffset + 16*g .. xOffset + 16*g + 15]} ({@link #groupSums}); formats that need no sums ignore them.
+     * {@code lanes} is scratch of at least {@value Lanes#N} floats for the final sum of the vector lanes (one per
+     * thread: a kernel allocates nothing).
      */
     public abstract float dotVector(
-            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count);
+            MemorySegment w,
+            long offset,
+            float[] x,
+            int xOffset,
+            float[] sums,
+            int sumsOffset,
+            int count,
+            float[] lanes);
+
+    /** {@link #dotVector(MemorySegment, long, float[], int, float[], int, int, float[])} with its own lane scratch. */
+    public final float dotVector(
+            MemorySegment w, long offset, float[] x, int xOffset, float[] sums, int sumsOffset, int count) {
+        return dotVector(w, offset, x, xOffset, sums, sumsOffset, count, new float[Lanes.N]);
+    }
 
     /**
      * Decodes one row of {@code count} elements for {@link TokenDots}: quants as floats with their block scales and

@@ -92,7 +92,7 @@ class KernelTwinTest {
                 type.kernels().decode(w, offset, count, row);
                 float fused = type.kernels().dotVector(w, offset, x, 7, sums, 0, count);
                 float replayed = row.blockLength == 0
-                        ? TokenDots.denseOne(row.q, x, 7, count)
+                        ? TokenDots.denseOne(row.q, x, 7, count, new float[8])
                         : TokenDots.blocksOne(row, x, 7, sums, 0);
                 assertEquals(
                         Float.floatToRawIntBits(fused),

@@ -3,7 +3,7 @@ package dev.spindle.bench.model;
 import dev.spindle.model.LayerWeights;
 import dev.spindle.model.Model;
 import dev.spindle.model.ModelWeights;
-import dev.spindle.model.WeightMatrix;
+import dev.spindle.quant.QuantizedMatrix;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,7 +113,8 @@ public final class ForwardBenchmark {
     static long weightBytesPerDecodeStep(ModelWeights w) {
         long bytes = w.output().data().byteSize();
         for (LayerWeights l : w.layers()) {
-            for (WeightMatrix m : new WeightMatrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) {
+            for (QuantizedMatrix m :
+                    new QuantizedMatrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) {
                 bytes += m.data().byteSize();
             }
         }

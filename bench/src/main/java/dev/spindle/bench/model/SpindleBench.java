@@ -1,5 +1,9 @@
 package dev.spindle.bench.model;
 
+import dev.spindle.kvcache.KvCache;
+import dev.spindle.kvcache.KvCacheConfig;
+import dev.spindle.kvcache.memory.KvCacheShape;
+import dev.spindle.kvcache.memory.KvType;
 import dev.spindle.model.ForwardBatch;
 import dev.spindle.model.ForwardPass;
 import dev.spindle.model.Model;
@@ -7,8 +11,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Spindle's side of the forward-pass benchmark: the {@link Workload} through {@link ForwardPass} directly, greedy
- * argmax as the "sampler", timed with {@code System.nanoTime} around the forward steps only.
+ * Spindle's side of the forward-pass benchmark: the {@link Workload} through {@link ForwardPass} directly (KV cache
+ * in F16, as llama.cpp's), greedy argmax as the "sampler", timed with {@code System.nanoTime} around the forward
+ * steps only.
  */
 final class SpindleBench {
     private static final int BLOCK = 16;
@@ -20,8 +25,10 @@ final class SpindleBench {
             int context = Math.max(w.promptTokens(), w.shortPrompt() + w.decodeTokens()) + 1;
             int blocksPerSequence = (context + BLOCK - 1) / BLOCK;
             int maxTokens = Math.max(w.promptTokens(), w.sequences() * w.shortPrompt());
-            try (ForwardPass forward = new ForwardPass(
-                    model, maxTokens, w.sequences(), w.sequences() * blocksPerSequence, BLOCK, threads)) {
+            KvCacheShape shape = model.kvCacheShape(KvType.F16, BLOCK);
+            long bytes = (long) w.sequences() * blocksPerSequence * shape.bytesPerBlock();
+            try (KvCache cache = KvCache.allocate(new KvCacheConfig(shape, bytes, 0, false));
+                    ForwardPass forward = new ForwardPass(model, cache, maxTokens, w.sequences(), threads)) {
                 int[][] tables = new int[w.sequences()][blocksPerSequence];
                 for (int s = 0; s < w.sequences(); s++) {
                     for (int b = 0; b < blocksPerSequence; b++) {

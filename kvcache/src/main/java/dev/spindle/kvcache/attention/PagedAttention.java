@@ -14,8 +14,9 @@ import jdk.incubator.vector.FloatVector;
  * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. The caller writes each token's K and V (through
  * {@link HostKvMemory#write}) before attending over it.
  *
- * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping a running maximum
- * and sum per head (online softmax) and accumulating in float. Every per-element step is an exactly rounded IEEE
+ * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping per query head a
+ * running maximum, an accumulator rescaled at each block (online softmax) and the softmax denominators per token
+ * offset, summed in offset order at the end; all in float. Every per-element step is an exactly rounded IEEE
  * operation applied in an order fixed by the block walk, so the result for a query depends only on the query, the
  * sequence's own K and V and its context length: not on the physical block ids, on what other sequences run, on how a
  * prompt was split into chunks (prefill runs each query token through the same walk as decode), on the vector width,
@@ -86,8 +87,8 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
     /**
      * The kernels for this machine: the vector ones, unless the system property {@value #KERNELS_PROPERTY} is
      * {@code scalar}, the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated), or
-     * the head dimension is not a multiple of the vector kernels' lanes (heads of 8 on 512-bit hardware).
-     * The scale is {@code 1 / sqrt(headDim)}.
+     * the vector lanes do not divide the block size and head dimension (see {@link #vectorSupports}). The scale is
+     * {@code 1 / sqrt(headDim)}.
      */
     public static PagedAttention create(HostKvMemory memory, int queryHeads) {
         return create(memory, queryHeads, defaultScale(memory));
@@ -100,7 +101,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             case "scalar" -> scalar(memory, queryHeads, scale);
             case "vector" ->
                 FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
-                                && memory.layout().shape().headDim() % VectorPagedAttention.lanes() == 0
+                                && vectorSupports(memory.layout().shape())
                         ? vector(memory, queryHeads, scale)
                         : scalar(memory, queryHeads, scale);
             default ->
@@ -109,9 +110,29 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         };
     }
 
-    /** The Vector API kernels. */
+    /**
+     * The Vector API kernels.
+     *
+     * @throws IllegalArgumentException if they do not support the memory's shape ({@link #vectorSupports})
+     */
     public static PagedAttention vector(HostKvMemory memory, int queryHeads, float scale) {
+        if (!vectorSupports(memory.layout().shape())) {
+            throw new IllegalArgumentException("the vector kernels need block size and head dimension to be multiples"
+                    + " of %d, not %s"
+                            .formatted(
+                                    VectorPagedAttention.lanes(),
+                                    memory.layout().shape()));
+        }
         return new VectorPagedAttention(memory, queryHeads, scale);
+    }
+
+    /**
+     * Whether the vector kernels handle {@code shape}: their float lanes (16 with 512-bit vectors, else 8) must divide
+     * the block size (lanes run along tokens when scoring) and the head dimension (and along it when accumulating V).
+     */
+    public static boolean vectorSupports(KvCacheShape shape) {
+        int lanes = VectorPagedAttention.lanes();
+        return shape.blockSize() % lanes == 0 && shape.headDim() % lanes == 0;
     }
 
     /** The scalar twin: the same computation one element at a time, for tests and as a fallback. */

@@ -139,6 +139,7 @@ public final class HostKvMemory implements KvMemory {
      * kernel sees it.
      */
     public float key(int layer, int block, int kvHead, int token, int dim) {
+        checkElement(token, dim);
         long headBlock = layout.keyOffset(layer, block, kvHead);
         return switch (layout.shape().type()) {
             case F32 -> pool.get(FLOAT, headBlock + ((long) dim * blockSize + token) * 4);
@@ -154,6 +155,7 @@ public final class HostKvMemory implements KvMemory {
 
     /** The V element {@code dim} of {@code token} in {@code block} for {@code kvHead}, as the attention kernel sees it. */
     public float value(int layer, int block, int kvHead, int token, int dim) {
+        checkElement(token, dim);
         long row = layout.valueOffset(layer, block, kvHead) + token * layout.rowBytes();
         return switch (layout.shape().type()) {
             case F32 -> pool.get(FLOAT, row + dim * 4L);
@@ -208,6 +210,13 @@ public final class HostKvMemory implements KvMemory {
         if (slot < 0 || slot / blockSize >= layout.numBlocks()) {
             throw new IllegalArgumentException("slot %d is outside the pool's %d blocks of %d tokens"
                     .formatted(slot, layout.numBlocks(), blockSize));
+        }
+    }
+
+    private void checkElement(int token, int dim) {
+        if (token < 0 || token >= blockSize || dim < 0 || dim >= headDim) {
+            throw new IllegalArgumentException("(token %d, dimension %d) is outside a block of %d tokens of %d"
+                    .formatted(token, dim, blockSize, headDim));
         }
     }
 

@@ -193,6 +193,36 @@ class PagedAttentionTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} headDim={1} blockSize={2}")
+    @MethodSource("oddShapes")
+    void shapesTheVectorLanesDoNotTileRunOnTheScalarKernel(KvType type, int headDim, int blockSize) {
+        try (AttentionFixture f = new AttentionFixture(type, 4, headDim, blockSize, 37, 19, 19)) {
+            assertTrue(!PagedAttention.vectorSupports(f.shape));
+            assertThrows(IllegalArgumentException.class, () -> PagedAttention.vector(f.memory, 8, 1f));
+            PagedAttention attention = PagedAttention.create(f.memory, 8);
+            assertInstanceOf(ScalarPagedAttention.class, attention);
+            for (int context : new int[] {1, blockSize, 37}) {
+                float[] query = f.query(8, context);
+                float[] out = new float[8 * headDim];
+                attention.attend(LAYER, query, f.table, context, out);
+                double error = maxAbsDifference(f.reference(query, 8, context, true), out);
+                assertTrue(
+                        error <= KERNEL_TOLERANCE,
+                        "context " + context + ": error against the float64 reference: " + error);
+            }
+        }
+    }
+
+    static Stream<Arguments> oddShapes() {
+        // Head dimension 8 with 4 KV heads and 8 query heads: the shape of the stories260K test model.
+        return Stream.of(
+                Arguments.of(KvType.F32, 8, 16),
+                Arguments.of(KvType.F16, 8, 16),
+                Arguments.of(KvType.F16, 64, 5),
+                Arguments.of(KvType.Q8_0, 32, 12),
+                Arguments.of(KvType.F32, 24, 1));
+    }
+
     @Test
     void theScalarSwitchPicksTheTwin() {
         try (AttentionFixture f = new AttentionFixture(KvType.F32, 1, 16, 1, 18)) {
