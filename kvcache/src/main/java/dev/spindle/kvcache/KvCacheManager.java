@@ -379,7 +379,8 @@ public final class KvCacheManager {
                 pool.cachedBlocks(),
                 bytesPerBlock,
                 prefixQueryTokens,
-                prefixHitTokens);
+                prefixHitTokens,
+                pool.evictions());
     }
 
     /**

@@ -54,8 +54,10 @@ class BlockPoolTest {
         for (int i = 0; i < 6; i++) {
             pool.release(blocks[i]);
         }
+        assertEquals(0, pool.evictions());
         int reused = pool.allocate();
         assertEquals(blocks[0], reused);
+        assertEquals(1, pool.evictions());
         assertFalse(pool.isCached(reused));
         assertEquals(NONE, pool.find(10, NONE, 0, tokens(10), 0));
         assertEquals(blocks[1], pool.find(11, NONE, 0, tokens(11), 0));

@@ -86,6 +86,7 @@ class KvCachePropertyTest {
             }
             assertTrue(admitted > 100 && refused > 0 && forks > 50, admitted + " " + refused + " " + forks);
             assertTrue(kv.metrics().prefixHitTokens() > 0);
+            assertTrue(kv.metrics().evictedBlocks() > 0);
             for (long id : new ArrayList<>(live.keySet())) {
                 kv.free(id);
                 live.remove(id);

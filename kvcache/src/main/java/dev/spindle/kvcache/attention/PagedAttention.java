@@ -3,8 +3,8 @@ package dev.spindle.kvcache.attention;
 import dev.spindle.kvcache.memory.HostKvMemory;
 import dev.spindle.kvcache.memory.KvCacheShape;
 import dev.spindle.kvcache.memory.KvLayout;
+import dev.spindle.quant.Kernels;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Attention of query tokens over the paged K and V of one sequence: {@code softmax(q·K / sqrt(d)) · V} for every
@@ -27,9 +27,6 @@ import jdk.incubator.vector.FloatVector;
  * sequence via {@link #attendGroup}). Calls allocate nothing.
  */
 public abstract sealed class PagedAttention permits VectorPagedAttention, ScalarPagedAttention {
-
-    /** The system property that picks the kernels: {@code vector} (the default) or {@code scalar}. */
-    public static final String KERNELS_PROPERTY = "spindle.kernels";
 
     protected final HostKvMemory memory;
     protected final KvLayout layout;
@@ -85,9 +82,9 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
     }
 
     /**
-     * The kernels for this machine: the vector ones, unless the system property {@value #KERNELS_PROPERTY} is
-     * {@code scalar}, the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated), or
-     * the vector lanes do not divide the block size and head dimension (see {@link #vectorSupports}). The scale is
+     * The kernels for this machine: the vector ones where the project's switch ({@link Kernels#VECTOR}: the system
+     * property {@code spindle.kernels}, and hardware vectors of at least 256 bits) allows them and their lanes divide
+     * the block size and head dimension (see {@link #vectorSupports}), else the scalar twin. The scale is
      * {@code 1 / sqrt(headDim)}.
      */
     public static PagedAttention create(HostKvMemory memory, int queryHeads) {
@@ -96,18 +93,9 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /** As {@link #create(HostKvMemory, int)}, with scores multiplied by {@code scale}. */
     public static PagedAttention create(HostKvMemory memory, int queryHeads, float scale) {
-        String choice = System.getProperty(KERNELS_PROPERTY, "vector");
-        return switch (choice) {
-            case "scalar" -> scalar(memory, queryHeads, scale);
-            case "vector" ->
-                FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
-                                && vectorSupports(memory.layout().shape())
-                        ? vector(memory, queryHeads, scale)
-                        : scalar(memory, queryHeads, scale);
-            default ->
-                throw new IllegalArgumentException(
-                        "%s must be 'vector' or 'scalar', not '%s'".formatted(KERNELS_PROPERTY, choice));
-        };
+        return Kernels.VECTOR && vectorSupports(memory.layout().shape())
+                ? vector(memory, queryHeads, scale)
+                : scalar(memory, queryHeads, scale);
     }
 
     /**

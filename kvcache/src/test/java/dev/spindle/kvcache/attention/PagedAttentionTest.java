@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spindle.kvcache.memory.KvType;
+import dev.spindle.quant.Kernels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -224,21 +225,11 @@ class PagedAttentionTest {
     }
 
     @Test
-    void theScalarSwitchPicksTheTwin() {
-        try (AttentionFixture f = new AttentionFixture(KvType.F32, 1, 16, 1, 18)) {
-            String old = System.getProperty(PagedAttention.KERNELS_PROPERTY);
-            try {
-                System.setProperty(PagedAttention.KERNELS_PROPERTY, "scalar");
-                assertInstanceOf(ScalarPagedAttention.class, PagedAttention.create(f.memory, 1));
-                System.setProperty(PagedAttention.KERNELS_PROPERTY, "simd");
-                assertThrows(IllegalArgumentException.class, () -> PagedAttention.create(f.memory, 1));
-            } finally {
-                if (old == null) {
-                    System.clearProperty(PagedAttention.KERNELS_PROPERTY);
-                } else {
-                    System.setProperty(PagedAttention.KERNELS_PROPERTY, old);
-                }
-            }
+    void theProjectSwitchPicksTheKernel() {
+        try (AttentionFixture f = new AttentionFixture(KvType.F32, 1, 64, 1, 18)) {
+            // Under -Dspindle.kernels=scalar the whole suite runs on the twin; otherwise the vector kernel runs here.
+            Class<?> expected = Kernels.VECTOR ? VectorPagedAttention.class : ScalarPagedAttention.class;
+            assertInstanceOf(expected, PagedAttention.create(f.memory, 1));
         }
     }
 }
