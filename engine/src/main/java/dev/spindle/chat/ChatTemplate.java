@@ -2,6 +2,7 @@ package dev.spindle.chat;
 
 import dev.spindle.chat.jinja.JinjaException;
 import dev.spindle.chat.jinja.Template;
+import dev.spindle.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,8 +21,10 @@ import java.util.Map;
  * {@code enable_thinking}). Tool definitions and other JSON values are plain {@link Map}s, {@link List}s, strings,
  * numbers, booleans and nulls, so the engine needs no JSON library.
  *
- * <p>The rendered text spells special tokens ({@code <|im_start|>}); tokenize it with special tokens parsed. A template
- * that writes {@code bos_token} itself already starts with BOS, so the tokenizer must not add another.
+ * <p>The rendered text spells special tokens ({@code <|im_start|>}); tokenize it with special tokens parsed and with
+ * the model's BOS/EOS added ({@code addSpecial}). As llama.cpp does, a BOS text that starts the rendering and an EOS
+ * text that ends it are taken off, since the tokenizer adds those tokens itself (Llama 3's template writes
+ * {@code bos_token} first). Built-in formats are left as they render, as llama.cpp leaves its own.
  *
  * <p>Immutable and thread-safe.
  */
@@ -32,9 +35,12 @@ public final class ChatTemplate {
     private final Template template;
     private final String bosToken;
     private final String eosToken;
+    /** Whether BOS/EOS texts come off the ends: for models' Jinja templates, not built-ins (as in llama.cpp). */
+    private final boolean trimsBosEos;
 
-    private ChatTemplate(String name, String source, String bosToken, String eosToken) {
+    private ChatTemplate(String name, String source, String bosToken, String eosToken, boolean trimsBosEos) {
         this.name = name;
+        this.trimsBosEos = trimsBosEos;
         this.source = source;
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
@@ -47,11 +53,11 @@ public final class ChatTemplate {
 
     /** The template in {@code source}, with the model's BOS and EOS token texts. */
     public static ChatTemplate of(String name, String source, String bosToken, String eosToken) {
-        return new ChatTemplate(name, source, bosToken, eosToken);
+        return new ChatTemplate(name, source, bosToken, eosToken, true);
     }
 
     public static ChatTemplate of(BuiltinTemplate builtin, String bosToken, String eosToken) {
-        return new ChatTemplate(builtin.templateName(), builtin.source(), bosToken, eosToken);
+        return new ChatTemplate(builtin.templateName(), builtin.source(), bosToken, eosToken, false);
     }
 
     /**
@@ -83,6 +89,16 @@ public final class ChatTemplate {
             return of("model", modelTemplate, bosToken, eosToken);
         }
         return of(BuiltinTemplate.CHATML, bosToken, eosToken);
+    }
+
+    /**
+     * {@link #resolve} with the BOS and EOS texts taken from the model's tokenizer, as llama.cpp passes them (the
+     * token's text, also for a vocabulary whose BOS is only llama.cpp's default).
+     */
+    public static ChatTemplate forModel(Tokenizer tokenizer, String modelTemplate, String override) {
+        String bos = tokenizer.bosId() >= 0 ? tokenizer.piece(tokenizer.bosId(), true) : "";
+        String eos = tokenizer.eosId() >= 0 ? tokenizer.piece(tokenizer.eosId(), true) : "";
+        return resolve(override, modelTemplate, bos, eos);
     }
 
     private static List<String> builtinNames() {
@@ -129,13 +145,22 @@ public final class ChatTemplate {
         vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("bos_token", bosToken);
         vars.put("eos_token", eosToken);
+        String text;
         try {
-            return template.render(vars);
+            text = template.render(vars);
         } catch (JinjaException e) {
             throw new ChatTemplateException("chat template '" + name + "' failed: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             throw new ChatTemplateException("chat template '" + name + "' failed: " + e, e);
         }
+        // As llama.cpp: the tokenizer adds BOS (and EOS) itself, so a template's own are taken off the ends.
+        if (trimsBosEos && !bosToken.isEmpty() && text.startsWith(bosToken)) {
+            text = text.substring(bosToken.length());
+        }
+        if (trimsBosEos && !eosToken.isEmpty() && text.endsWith(eosToken)) {
+            text = text.substring(0, text.length() - eosToken.length());
+        }
+        return text;
     }
 
     /** Messages as the maps templates read, with llama.cpp's key order. */

@@ -5,8 +5,6 @@ import dev.spindle.hf.HfTokenizer;
 import dev.spindle.quant.GgmlType;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +25,9 @@ import java.util.stream.IntStream;
  * computes something else); Qwen2's Q/K/V biases from N(0, 0.25). Every row of every tensor has its own generator,
  * seeded from the seed, the tensor's name and the row index, so a seed always gives the same file, whatever the
  * threading. One-dimensional tensors (norms, biases, RoPE factors) are F32 whatever the weight type, as llama.cpp's
- * converter writes them.
+ * converter writes them; matrices get the weight type through its quantizer ({@code GgmlType.kernels().quantize},
+ * llama.cpp's reference quantizers), or llama.cpp's substitute when their rows are not whole blocks of it
+ * ({@link #fitType}). {@code general.file_type} names the requested type.
  *
  * <p><b>Per architecture</b> (GGML shapes, row length first; {@code hd} is the head size):
  *
@@ -67,11 +67,6 @@ public final class ModelSynthesizer {
     static final double LLAMA3_HIGH_FREQ_FACTOR = 4;
     static final double LLAMA3_ORIGINAL_CONTEXT = 8192;
 
-    private static final ValueLayout.OfFloat LE_FLOAT =
-            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort LE_SHORT =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final Architecture arch;
     private final Shape shape;
     private GgmlType type = GgmlType.F16;
@@ -86,9 +81,15 @@ public final class ModelSynthesizer {
         this.shape = Objects.requireNonNull(shape, "shape");
     }
 
-    /** The weight types the synthesizer can write. */
+    /** The weight types the synthesizer can write: those with a quantizer. */
     public static Set<GgmlType> supportedTypes() {
-        return EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16);
+        Set<GgmlType> types = EnumSet.noneOf(GgmlType.class);
+        for (GgmlType t : GgmlType.values()) {
+            if (t.kernels().canQuantize()) {
+                types.add(t);
+            }
+        }
+        return types;
     }
 
     /** The type of the two-dimensional weights (default F16). */
@@ -184,7 +185,7 @@ public final class ModelSynthesizer {
         }
 
         for (TensorPlan t : plan(vocab)) {
-            GgmlType tensorType = t.shape.length == 1 ? GgmlType.F32 : type;
+            GgmlType tensorType = t.shape.length == 1 ? GgmlType.F32 : fitType(type, t.shape[0]);
             w.addTensor(t.name, tensorType, t.shape, target -> fill(t, tensorType, target));
         }
         w.write(out);
@@ -306,32 +307,27 @@ public final class ModelSynthesizer {
         return factors;
     }
 
-    /** Writes one row of floats in {@code type} at {@code offset}. */
+    /** Writes one row of floats in {@code type} at {@code offset}, through the type's quantizer. */
     static void encodeRow(GgmlType type, float[] row, MemorySegment dst, long offset) {
-        switch (type) {
-            case F32 -> MemorySegment.copy(row, 0, dst, LE_FLOAT, offset, row.length);
-            case F16 -> {
-                for (int i = 0; i < row.length; i++) {
-                    dst.set(LE_SHORT, offset + 2L * i, Float.floatToFloat16(row[i]));
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < row.length; i++) {
-                    dst.set(LE_SHORT, offset + 2L * i, toBf16(row[i]));
-                }
-            }
-            case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K ->
-                throw new IllegalArgumentException("no quantizer for " + type + " yet");
-        }
+        type.kernels().quantize(row, 0, row.length, dst, offset);
     }
 
-    /** Rounds to the nearest bfloat16, ties to even; NaN stays NaN. */
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
-            return (short) ((bits >>> 16) | 0x40);
+    /**
+     * The type a matrix with rows of {@code rowLength} gets when {@code type} is asked for: {@code type} itself when a
+     * row is whole blocks of it, else llama.cpp's quantizer's substitute (Q4_K by Q5_0, Q5_K by Q5_1, Q6_K by Q8_0),
+     * and F16 when even that does not fit.
+     */
+    static GgmlType fitType(GgmlType type, long rowLength) {
+        if (rowLength % type.blockSize() == 0) {
+            return type;
         }
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+        GgmlType substitute = switch (type) {
+            case Q4_K -> GgmlType.Q5_0;
+            case Q5_K -> GgmlType.Q5_1;
+            case Q6_K -> GgmlType.Q8_0;
+            case F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 -> GgmlType.F16;
+        };
+        return rowLength % substitute.blockSize() == 0 ? substitute : GgmlType.F16;
     }
 
     /** llama.cpp's {@code general.file_type} of a file whose weights are all {@code type}. */

@@ -16,8 +16,11 @@ import java.util.List;
  */
 public record Shape(String name, int dim, int layers, int heads, int kvHeads, int ffn, int vocab, int context) {
 
-    /** A few megabytes: for tests. */
-    public static final Shape TINY = new Shape("tiny", 64, 2, 4, 2, 192, 512, 2048);
+    /**
+     * A few megabytes, for tests: 2M parameters. Its widths (256, 768) are whole 256-element blocks, so every type,
+     * K-quants included, applies to every matrix as it would in a real model.
+     */
+    public static final Shape TINY = new Shape("tiny", 256, 2, 4, 2, 768, 512, 2048);
 
     /** About 125M parameters (GPT-2 small's width). */
     public static final Shape SMALL_160M = new Shape("small-160m", 768, 12, 12, 4, 2048, 32000, 2048);

@@ -184,8 +184,18 @@ final class BytePairEncoder {
         }
         s.heapClear();
         for (int i = 0; i + 1 < n; i++) {
-            offerPair(s, i);
+            long m = merge(s.symId[i], s.symId[i + 1]);
+            if (m < 0) {
+                s.candidateResult[i] = -1;
+            } else {
+                int rank = (int) (m >>> 32);
+                s.candidateKey[i] = rank;
+                s.candidateResult[i] = (int) m;
+                s.heapAppend(((long) rank << 32) | i);
+            }
         }
+        s.candidateResult[n - 1] = -1;
+        s.heapify();
         while (s.heapSize > 0) {
             long key = s.heapPop();
             int left = (int) key;

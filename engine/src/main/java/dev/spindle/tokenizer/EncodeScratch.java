@@ -91,6 +91,39 @@ final class EncodeScratch {
         h[i] = key;
     }
 
+    /** Appends without ordering; call {@link #heapify} before the next pop. */
+    void heapAppend(long key) {
+        if (heapSize == heap.length) {
+            heap = Arrays.copyOf(heap, heapSize * 2);
+        }
+        heap[heapSize++] = key;
+    }
+
+    /** Restores heap order over everything appended, in linear time. */
+    void heapify() {
+        long[] h = heap;
+        int n = heapSize;
+        for (int start = (n >>> 1) - 1; start >= 0; start--) {
+            long key = h[start];
+            int i = start;
+            while (true) {
+                int child = 2 * i + 1;
+                if (child >= n) {
+                    break;
+                }
+                if (child + 1 < n && h[child + 1] < h[child]) {
+                    child++;
+                }
+                if (h[child] >= key) {
+                    break;
+                }
+                h[i] = h[child];
+                i = child;
+            }
+            h[i] = key;
+        }
+    }
+
     long heapPop() {
         long[] h = heap;
         long top = h[0];

@@ -78,7 +78,9 @@ final class SpecialTokenSplitter {
                     continue;
                 }
                 byte[] t = texts[k];
-                if (i + t.length <= length && Arrays.equals(text, i, i + t.length, t, 0, t.length)) {
+                if (i + t.length <= length
+                        && (t.length == 1 || text[i + 1] == t[1])
+                        && Arrays.equals(text, i, i + t.length, t, 0, t.length)) {
                     if (seen == null) {
                         seen = new boolean[ordered.length];
                     }

@@ -1,7 +1,9 @@
 package dev.spindle.tokenizer;
 
 import dev.spindle.gguf.GgufMetadata;
+import dev.spindle.hf.HfTokenizer;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -96,6 +98,35 @@ public record TokenizerSpec(
                 md.contains("tokenizer.ggml.add_space_prefix")
                         ? md.getBoolean("tokenizer.ggml.add_space_prefix", true)
                         : null);
+    }
+
+    /**
+     * The byte-level BPE tokenizer of a Hugging Face {@code tokenizer.json}, laid out as llama.cpp's converter writes
+     * it to GGUF (so that it tokenizes as the converted model would); {@code pre} names the pre-tokenizer, or
+     * {@code null} to recognise it from the split expression.
+     */
+    public static TokenizerSpec fromHuggingFace(HfTokenizer hf, String pre) {
+        String chosen = pre != null ? pre : hf.detectPre();
+        if (chosen == null) {
+            throw new IllegalArgumentException("cannot tell the pre-tokenizer of " + hf + "; name one");
+        }
+        Map<String, Integer> ids = hf.specialIds();
+        return new TokenizerSpec(
+                "gpt2",
+                chosen,
+                hf.tokens(),
+                null,
+                hf.tokenTypes(),
+                hf.merges(),
+                ids.getOrDefault("bos", NONE),
+                ids.getOrDefault("eos", NONE),
+                ids.getOrDefault("unk", NONE),
+                ids.getOrDefault("pad", NONE),
+                NONE,
+                NONE,
+                hf.addBos(),
+                hf.addEos(),
+                null);
     }
 
     /** A token id key; a UINT32 of 2^32 - 1 (llama.cpp's converters write -1 so) means no token. */

@@ -111,9 +111,9 @@ class ChatTemplateTest {
     }
 
     @Test
-    void llama3TrimsContentAndStartsWithBos() {
+    void llama3TrimsContentAndLeavesBosToTheTokenizer() {
         assertEquals("""
-                <|begin_of_text|><|start_header_id|>system<|end_header_id|>
+                <|start_header_id|>system<|end_header_id|>
 
                 You are helpful.<|eot_id|><|start_header_id|>user<|end_header_id|>
 
@@ -147,13 +147,17 @@ class ChatTemplateTest {
                 ChatTemplate.of(BuiltinTemplate.LLAMA3, "<|begin_of_text|>", "<|eot_id|>")
                         .render(SIMPLE, true));
         assertEquals(
-                "[INST] <<SYS>>\nSys\n<</SYS>>\n\nHi [/INST] Yo</s><s>[INST] Q [/INST]",
+                "[INST] Sys\nHi [/INST]Yo</s>[INST] Q [/INST]",
                 ChatTemplate.of(BuiltinTemplate.LLAMA2, "<s>", "</s>").render(SIMPLE, true));
         assertEquals(
-                "[INST] Sys\n\nHi [/INST]Yo</s>[INST] Q [/INST]",
-                ChatTemplate.of(BuiltinTemplate.MISTRAL, "<s>", "</s>").render(SIMPLE, true));
+                "[INST] <<SYS>>\nSys\n<</SYS>>\n\nHi [/INST]Yo</s><s>[INST] Q [/INST]",
+                ChatTemplate.of(BuiltinTemplate.LLAMA2_SYS_BOS, "<s>", "</s>").render(SIMPLE, true));
         assertEquals(
-                "<|system|>\nSys</s>\n<|user|>\nHi</s>\n<|assistant|>\nYo</s>\n<|user|>\nQ</s>\n<|assistant|>\n",
+                " [INST] Sys\n\nHi [/INST] Yo</s> [INST] Q [/INST]",
+                ChatTemplate.of(BuiltinTemplate.named("mistral"), "<s>", "</s>").render(SIMPLE, true));
+        assertEquals(
+                "<|system|>\nSys<|endoftext|>\n<|user|>\nHi<|endoftext|>\n<|assistant|>\nYo<|endoftext|>\n"
+                        + "<|user|>\nQ<|endoftext|>\n<|assistant|>\n",
                 ChatTemplate.of(BuiltinTemplate.ZEPHYR, "<s>", "</s>").render(SIMPLE, true));
     }
 

@@ -37,6 +37,15 @@ class ModelSynthesizerTest {
     static final Path SHARED = Path.of(System.getProperty("spindle.shared"));
     static final Path QWEN3_TOKENIZER = SHARED.resolve("tokenizers/qwen3");
     static final Path LLAMA3_TOKENIZER = SHARED.resolve("tokenizers/llama3");
+    static final List<GgmlType> QUANTIZED = List.of(
+            GgmlType.Q8_0,
+            GgmlType.Q4_0,
+            GgmlType.Q4_1,
+            GgmlType.Q5_0,
+            GgmlType.Q5_1,
+            GgmlType.Q4_K,
+            GgmlType.Q5_K,
+            GgmlType.Q6_K);
     static final String SAMPLE = "Hello world! 123 你好 <|im_start|>";
 
     @TempDir
@@ -86,6 +95,7 @@ class ModelSynthesizerTest {
                 synth(
                         "qwen3tok",
                         new ModelSynthesizer(Architecture.QWEN2, Shape.TINY)
+                                .type(GgmlType.Q4_0)
                                 .tied(true)
                                 .tokenizer(QWEN3_TOKENIZER)));
         MODELS.put(
@@ -93,9 +103,13 @@ class ModelSynthesizerTest {
                 synth(
                         "llama3tok",
                         new ModelSynthesizer(Architecture.LLAMA, Shape.TINY)
+                                .type(GgmlType.Q8_0)
                                 .tied(true)
                                 .llama3Rope(true)
                                 .tokenizer(LLAMA3_TOKENIZER)));
+        for (GgmlType t : QUANTIZED) {
+            MODELS.put("llama " + t, synth("llama-" + t, new ModelSynthesizer(Architecture.LLAMA, Shape.TINY).type(t)));
+        }
 
         LlamaOracle.Batch batch = LlamaOracle.batch();
         MODELS.forEach((name, path) -> GREEDY.put(name, batch.greedy(path, "Hello world", 8, true)));
@@ -143,38 +157,38 @@ class ModelSynthesizerTest {
     void tensorsOfEachArchitecture() throws IOException {
         try (GgufFile f = GgufFile.open(MODELS.get("llama F16"))) {
             assertEquals(3 + 2 * 9, f.tensors().size());
-            assertShape(f, "token_embd.weight", GgmlType.F16, 64, 512);
-            assertShape(f, "output.weight", GgmlType.F16, 64, 512);
-            assertShape(f, "output_norm.weight", GgmlType.F32, 64);
-            assertShape(f, "blk.1.attn_q.weight", GgmlType.F16, 64, 64);
-            assertShape(f, "blk.1.attn_k.weight", GgmlType.F16, 64, 32);
-            assertShape(f, "blk.1.attn_v.weight", GgmlType.F16, 64, 32);
-            assertShape(f, "blk.1.attn_output.weight", GgmlType.F16, 64, 64);
-            assertShape(f, "blk.0.ffn_gate.weight", GgmlType.F16, 64, 192);
-            assertShape(f, "blk.0.ffn_up.weight", GgmlType.F16, 64, 192);
-            assertShape(f, "blk.0.ffn_down.weight", GgmlType.F16, 192, 64);
-            assertShape(f, "blk.0.attn_norm.weight", GgmlType.F32, 64);
-            assertShape(f, "blk.0.ffn_norm.weight", GgmlType.F32, 64);
+            assertShape(f, "token_embd.weight", GgmlType.F16, 256, 512);
+            assertShape(f, "output.weight", GgmlType.F16, 256, 512);
+            assertShape(f, "output_norm.weight", GgmlType.F32, 256);
+            assertShape(f, "blk.1.attn_q.weight", GgmlType.F16, 256, 256);
+            assertShape(f, "blk.1.attn_k.weight", GgmlType.F16, 256, 128);
+            assertShape(f, "blk.1.attn_v.weight", GgmlType.F16, 256, 128);
+            assertShape(f, "blk.1.attn_output.weight", GgmlType.F16, 256, 256);
+            assertShape(f, "blk.0.ffn_gate.weight", GgmlType.F16, 256, 768);
+            assertShape(f, "blk.0.ffn_up.weight", GgmlType.F16, 256, 768);
+            assertShape(f, "blk.0.ffn_down.weight", GgmlType.F16, 768, 256);
+            assertShape(f, "blk.0.attn_norm.weight", GgmlType.F32, 256);
+            assertShape(f, "blk.0.ffn_norm.weight", GgmlType.F32, 256);
             assertTrue(f.findTensor("rope_freqs.weight").isEmpty());
         }
         try (GgufFile f = GgufFile.open(MODELS.get("qwen2 BF16 tied"))) {
             assertEquals(2 + 2 * 12, f.tensors().size());
             assertTrue(f.findTensor("output.weight").isEmpty(), "tied");
-            assertShape(f, "blk.0.attn_q.weight", GgmlType.BF16, 64, 64);
-            assertShape(f, "blk.0.attn_q.bias", GgmlType.F32, 64);
-            assertShape(f, "blk.0.attn_k.bias", GgmlType.F32, 32);
-            assertShape(f, "blk.1.attn_v.bias", GgmlType.F32, 32);
+            assertShape(f, "blk.0.attn_q.weight", GgmlType.BF16, 256, 256);
+            assertShape(f, "blk.0.attn_q.bias", GgmlType.F32, 256);
+            assertShape(f, "blk.0.attn_k.bias", GgmlType.F32, 128);
+            assertShape(f, "blk.1.attn_v.bias", GgmlType.F32, 128);
         }
         try (GgufFile f = GgufFile.open(qwen3)) {
             assertEquals(3 + 2 * 11, f.tensors().size());
-            assertShape(f, "blk.0.attn_q.weight", GgmlType.F32, 64, 4 * 32);
-            assertShape(f, "blk.0.attn_k.weight", GgmlType.F32, 64, 2 * 32);
-            assertShape(f, "blk.0.attn_output.weight", GgmlType.F32, 4 * 32, 64);
-            assertShape(f, "blk.0.attn_q_norm.weight", GgmlType.F32, 32);
-            assertShape(f, "blk.1.attn_k_norm.weight", GgmlType.F32, 32);
+            assertShape(f, "blk.0.attn_q.weight", GgmlType.F32, 256, 4 * 128);
+            assertShape(f, "blk.0.attn_k.weight", GgmlType.F32, 256, 2 * 128);
+            assertShape(f, "blk.0.attn_output.weight", GgmlType.F32, 4 * 128, 256);
+            assertShape(f, "blk.0.attn_q_norm.weight", GgmlType.F32, 128);
+            assertShape(f, "blk.1.attn_k_norm.weight", GgmlType.F32, 128);
         }
         try (GgufFile f = GgufFile.open(MODELS.get("llama llama3-rope tied"))) {
-            assertShape(f, "rope_freqs.weight", GgmlType.F32, 8);
+            assertShape(f, "rope_freqs.weight", GgmlType.F32, 32);
         }
     }
 
@@ -192,22 +206,22 @@ class ModelSynthesizerTest {
             assertEquals(32, m.getInt("general.alignment", 0));
             assertEquals(1, m.getInt("general.file_type", -1), "MOSTLY_F16");
             assertEquals(2048, m.getInt("llama.context_length", 0));
-            assertEquals(64, m.getInt("llama.embedding_length", 0));
+            assertEquals(256, m.getInt("llama.embedding_length", 0));
             assertEquals(2, m.getInt("llama.block_count", 0));
-            assertEquals(192, m.getInt("llama.feed_forward_length", 0));
+            assertEquals(768, m.getInt("llama.feed_forward_length", 0));
             assertEquals(4, m.getInt("llama.attention.head_count", 0));
             assertEquals(2, m.getInt("llama.attention.head_count_kv", 0));
             assertEquals(10000f, m.getFloat("llama.rope.freq_base", 0));
             assertEquals(1e-5f, m.getFloat("llama.attention.layer_norm_rms_epsilon", 0));
-            assertEquals(16, m.getInt("llama.rope.dimension_count", 0));
+            assertEquals(64, m.getInt("llama.rope.dimension_count", 0));
             assertEquals(512, m.getInt("llama.vocab_size", 0));
         }
         try (GgufFile f = GgufFile.open(qwen3)) {
             GgufMetadata m = f.metadata();
             assertEquals(0, m.getInt("general.file_type", -1), "ALL_F32");
-            assertEquals(32, m.getInt("qwen3.attention.key_length", 0));
-            assertEquals(32, m.getInt("qwen3.attention.value_length", 0));
-            assertEquals(32, m.getInt("qwen3.rope.dimension_count", 0));
+            assertEquals(128, m.getInt("qwen3.attention.key_length", 0));
+            assertEquals(128, m.getInt("qwen3.attention.value_length", 0));
+            assertEquals(128, m.getInt("qwen3.rope.dimension_count", 0));
             assertEquals(1e6f, m.getFloat("qwen3.rope.freq_base", 0));
             assertEquals(1e-6f, m.getFloat("qwen3.attention.layer_norm_rms_epsilon", 0));
         }
@@ -228,10 +242,10 @@ class ModelSynthesizerTest {
             assertEquals(0, embd[0], 0.02);
             assertEquals(1, embd[1], 0.02);
             double[] q = stats(f.tensor("blk.0.attn_q.weight"));
-            assertEquals(0, q[0], 0.01);
-            assertEquals(1 / Math.sqrt(64), q[1], 0.01, "N(0, 1/fan_in)");
+            assertEquals(0, q[0], 0.005);
+            assertEquals(1 / Math.sqrt(256), q[1], 0.005, "N(0, 1/fan_in)");
             double[] down = stats(f.tensor("blk.1.ffn_down.weight"));
-            assertEquals(1 / Math.sqrt(192), down[1], 0.01);
+            assertEquals(1 / Math.sqrt(768), down[1], 0.005);
             GgufTensor norm = f.tensor("blk.0.attn_q_norm.weight");
             for (long i = 0; i < norm.elementCount(); i++) {
                 float w = norm.data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
@@ -256,10 +270,10 @@ class ModelSynthesizerTest {
 
     @Test
     void llama3RopeFactorsSpanTheThreeBands() throws IOException {
-        float[] f = ModelSynthesizer.llama3RopeFactors(500_000, 16);
-        assertEquals(8, f.length);
+        float[] f = ModelSynthesizer.llama3RopeFactors(500_000, 64);
+        assertEquals(32, f.length);
         assertEquals(1f, f[0], "short wavelengths keep their frequency");
-        assertEquals(8f, f[7], "long wavelengths are divided by the factor");
+        assertEquals(8f, f[31], "long wavelengths are divided by the factor");
         boolean between = false;
         for (int i = 1; i < f.length; i++) {
             assertTrue(f[i] >= f[i - 1], "monotonic");
@@ -308,7 +322,8 @@ class ModelSynthesizerTest {
             List<String> tokens = m.getStringArray("tokenizer.ggml.tokens");
             assertEquals(151_669, tokens.size());
             assertArrayEquals(
-                    new long[] {64, 151_669}, f.tensor("token_embd.weight").shape());
+                    new long[] {256, 151_669}, f.tensor("token_embd.weight").shape());
+            assertEquals(GgmlType.Q4_0, f.tensor("token_embd.weight").type());
             assertEquals("<|endoftext|>", tokens.get(151_643));
             assertEquals("<|im_end|>", tokens.get(151_645));
             assertEquals("ĠĠ", tokens.get(256));
@@ -361,6 +376,30 @@ class ModelSynthesizerTest {
     @Test
     void llamaCppRendersTheEmbeddedChatTemplate() {
         assertEquals("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", qwenChat.get());
+    }
+
+    @Test
+    void everyQuantizedTypeIsWrittenAsAsked() throws IOException {
+        assertTrue(ModelSynthesizer.supportedTypes().containsAll(QUANTIZED));
+        for (GgmlType t : QUANTIZED) {
+            try (GgufFile f = GgufFile.open(MODELS.get("llama " + t))) {
+                assertEquals(ModelSynthesizer.fileType(t), f.metadata().getInt("general.file_type", -1));
+                for (GgufTensor tensor : f.tensors()) {
+                    assertEquals(tensor.rank() == 1 ? GgmlType.F32 : t, tensor.type(), tensor.name());
+                }
+            }
+        }
+    }
+
+    @Test
+    void rowsThatAreNotWholeBlocksGetLlamaCppsSubstitute() {
+        assertEquals(GgmlType.Q4_K, ModelSynthesizer.fitType(GgmlType.Q4_K, 512));
+        assertEquals(GgmlType.Q5_0, ModelSynthesizer.fitType(GgmlType.Q4_K, 96));
+        assertEquals(GgmlType.Q5_1, ModelSynthesizer.fitType(GgmlType.Q5_K, 96));
+        assertEquals(GgmlType.Q8_0, ModelSynthesizer.fitType(GgmlType.Q6_K, 96));
+        assertEquals(GgmlType.F16, ModelSynthesizer.fitType(GgmlType.Q6_K, 100));
+        assertEquals(GgmlType.F16, ModelSynthesizer.fitType(GgmlType.Q4_0, 48));
+        assertEquals(GgmlType.BF16, ModelSynthesizer.fitType(GgmlType.BF16, 7));
     }
 
     @Test

@@ -54,6 +54,7 @@ public final class BlockPool {
     private final LongToIntMap firstWithHash;
     private long lastEpoch;
     private int cachedCount;
+    private long evictions;
 
     public BlockPool(int numBlocks, int blockSize) {
         if (numBlocks < 1 || blockSize < 1) {
@@ -104,6 +105,11 @@ public final class BlockPool {
         return cachedCount;
     }
 
+    /** Cached blocks evicted so far to be reused. */
+    public long evictions() {
+        return evictions;
+    }
+
     public int refCount(int block) {
         checkBlock(block);
         return refCount[block];
@@ -129,6 +135,7 @@ public final class BlockPool {
         unlinkFree(block);
         if (epoch[block] != 0) {
             uncache(block);
+            evictions++;
         }
         refCount[block] = 1;
         return block;

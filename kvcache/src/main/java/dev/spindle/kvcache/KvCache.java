@@ -64,6 +64,11 @@ public final class KvCache implements AutoCloseable {
         return PagedAttention.create(memory, queryHeads);
     }
 
+    /** As {@link #attention(int)}, with scores scaled by {@code scale} instead of {@code 1 / sqrt(headDim)}. */
+    public PagedAttention attention(int queryHeads, float scale) {
+        return PagedAttention.create(memory, queryHeads, scale);
+    }
+
     /** Releases the off-heap memory. */
     @Override
     public void close() {

@@ -216,6 +216,36 @@ public final class KvCacheManager {
         return true;
     }
 
+    /** What {@link #appendSlot} returns when no block is free for the new token. */
+    public static final int NO_SLOT = -1;
+
+    /**
+     * The decode step's shortcut for {@link #appendToken} then {@link #allocateSlots}{@code (sequence, 1)}: records
+     * {@code token} and returns the slot its K and V go to, or {@link #NO_SLOT}, with nothing changed, if that needs
+     * a block and none is free.
+     *
+     * @throws IllegalArgumentException for an unknown sequence, or one with known tokens not yet computed
+     */
+    public int appendSlot(long sequence, int token) {
+        Sequence s = get(sequence);
+        if (s.computedTokens != s.numTokens) {
+            throw new IllegalArgumentException(
+                    "sequence %d has %d known tokens but %d computed; compute them before appending"
+                            .formatted(sequence, s.numTokens, s.computedTokens));
+        }
+        boolean needsBlock = s.computedTokens >= s.table.capacity() || mustCopyBeforeWrite(s);
+        if (needsBlock && pool.freeBlocks() == 0) {
+            return NO_SLOT;
+        }
+        if (Math.ceilDiv(s.computedTokens + 1, blockSize) > pool.numBlocks()) {
+            throw new IllegalArgumentException(
+                    "sequence %d would need more blocks than the whole pool has".formatted(sequence));
+        }
+        s.append(token);
+        allocateSlots(sequence, 1);
+        return s.table.slot(s.computedTokens);
+    }
+
     /** Records a token sampled for {@code sequence}; its slot is allocated by a later {@link #allocateSlots}. */
     public void appendToken(long sequence, int token) {
         get(sequence).append(token);
@@ -349,7 +379,8 @@ public final class KvCacheManager {
                 pool.cachedBlocks(),
                 bytesPerBlock,
                 prefixQueryTokens,
-                prefixHitTokens);
+                prefixHitTokens,
+                pool.evictions());
     }
 
     /**

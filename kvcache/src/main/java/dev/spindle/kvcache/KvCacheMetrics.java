@@ -9,6 +9,7 @@ package dev.spindle.kvcache;
  * @param bytesPerBlock bytes one block takes over all layers, K and V
  * @param prefixQueryTokens prompt tokens of admitted requests, looked up in the prefix cache
  * @param prefixHitTokens of those, tokens whose KV was found cached (prefill skipped)
+ * @param evictedBlocks cached blocks evicted so far to make room
  */
 public record KvCacheMetrics(
         int totalBlocks,
@@ -16,7 +17,8 @@ public record KvCacheMetrics(
         int cachedBlocks,
         long bytesPerBlock,
         long prefixQueryTokens,
-        long prefixHitTokens) {
+        long prefixHitTokens,
+        long evictedBlocks) {
 
     /** Blocks not referenced by any sequence (some of them cached). */
     public int freeBlocks() {

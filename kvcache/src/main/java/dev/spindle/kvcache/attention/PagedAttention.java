@@ -3,8 +3,8 @@ package dev.spindle.kvcache.attention;
 import dev.spindle.kvcache.memory.HostKvMemory;
 import dev.spindle.kvcache.memory.KvCacheShape;
 import dev.spindle.kvcache.memory.KvLayout;
+import dev.spindle.quant.Kernels;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Attention of query tokens over the paged K and V of one sequence: {@code softmax(q·K / sqrt(d)) · V} for every
@@ -14,8 +14,9 @@ import jdk.incubator.vector.FloatVector;
  * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. The caller writes each token's K and V (through
  * {@link HostKvMemory#write}) before attending over it.
  *
- * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping a running maximum
- * and sum per head (online softmax) and accumulating in float. Every per-element step is an exactly rounded IEEE
+ * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping per query head a
+ * running maximum, an accumulator rescaled at each block (online softmax) and the softmax denominators per token
+ * offset, summed in offset order at the end; all in float. Every per-element step is an exactly rounded IEEE
  * operation applied in an order fixed by the block walk, so the result for a query depends only on the query, the
  * sequence's own K and V and its context length: not on the physical block ids, on what other sequences run, on how a
  * prompt was split into chunks (prefill runs each query token through the same walk as decode), on the vector width,
@@ -26,9 +27,6 @@ import jdk.incubator.vector.FloatVector;
  * sequence via {@link #attendGroup}). Calls allocate nothing.
  */
 public abstract sealed class PagedAttention permits VectorPagedAttention, ScalarPagedAttention {
-
-    /** The system property that picks the kernels: {@code vector} (the default) or {@code scalar}. */
-    public static final String KERNELS_PROPERTY = "spindle.kernels";
 
     protected final HostKvMemory memory;
     protected final KvLayout layout;
@@ -43,19 +41,20 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /** {@code [group][headDim]}: this group's query, times the scale. */
     protected final float[] scaledQuery;
-    /** {@code [headDim][blockSize]}: the current block's K as floats, transposed as stored. */
-    protected final float[] keys;
-    /** {@code [blockSize][headDim]}: the current block's V as floats (valid tokens only). */
-    protected final float[] values;
     /** {@code [group][blockSize]}: the current block's scores, then their softmax weights (0 past the context). */
     protected final float[] weights;
     /** {@code [group]}: the factor the accumulator is rescaled by for the current block. */
     protected final float[] rescale;
     /** {@code [group][headDim]}: the unnormalised output. */
     protected final float[] accumulator;
+    /**
+     * {@code [group][blockSize]}: the softmax denominators, kept per token offset within a block (lane by lane, like
+     * the accumulator) and summed in offset order at the end; this keeps the sum off the per-block critical path
+     * while fixing its order.
+     */
+    protected final float[] sums;
 
     private final float[] runningMax;
-    private final float[] runningSum;
 
     PagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         KvCacheShape shape = memory.layout().shape();
@@ -75,19 +74,18 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         this.group = queryHeads / shape.kvHeads();
         this.scale = scale;
         this.scaledQuery = new float[group * headDim];
-        this.keys = new float[headDim * blockSize];
-        this.values = new float[blockSize * headDim];
         this.weights = new float[group * blockSize];
         this.rescale = new float[group];
         this.accumulator = new float[group * headDim];
+        this.sums = new float[group * blockSize];
         this.runningMax = new float[group];
-        this.runningSum = new float[group];
     }
 
     /**
-     * The kernels for this machine: the vector ones, unless the system property {@value #KERNELS_PROPERTY} is
-     * {@code scalar} or the hardware's vectors are narrower than 256 bits (where the Vector API would be emulated).
-     * The scale is {@code 1 / sqrt(headDim)}.
+     * The kernels for this machine: the vector ones where the project's switch ({@link Kernels#VECTOR}: the system
+     * property {@code spindle.kernels}, and hardware vectors of at least 256 bits) allows them and their lanes divide
+     * the block size and head dimension (see {@link #vectorSupports}), else the scalar twin. The scale is
+     * {@code 1 / sqrt(headDim)}.
      */
     public static PagedAttention create(HostKvMemory memory, int queryHeads) {
         return create(memory, queryHeads, defaultScale(memory));
@@ -95,22 +93,34 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /** As {@link #create(HostKvMemory, int)}, with scores multiplied by {@code scale}. */
     public static PagedAttention create(HostKvMemory memory, int queryHeads, float scale) {
-        String choice = System.getProperty(KERNELS_PROPERTY, "vector");
-        return switch (choice) {
-            case "scalar" -> scalar(memory, queryHeads, scale);
-            case "vector" ->
-                FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256
-                        ? vector(memory, queryHeads, scale)
-                        : scalar(memory, queryHeads, scale);
-            default ->
-                throw new IllegalArgumentException(
-                        "%s must be 'vector' or 'scalar', not '%s'".formatted(KERNELS_PROPERTY, choice));
-        };
+        return Kernels.VECTOR && vectorSupports(memory.layout().shape())
+                ? vector(memory, queryHeads, scale)
+                : scalar(memory, queryHeads, scale);
     }
 
-    /** The Vector API kernels. */
+    /**
+     * The Vector API kernels.
+     *
+     * @throws IllegalArgumentException if they do not support the memory's shape ({@link #vectorSupports})
+     */
     public static PagedAttention vector(HostKvMemory memory, int queryHeads, float scale) {
+        if (!vectorSupports(memory.layout().shape())) {
+            throw new IllegalArgumentException("the vector kernels need block size and head dimension to be multiples"
+                    + " of %d, not %s"
+                            .formatted(
+                                    VectorPagedAttention.lanes(),
+                                    memory.layout().shape()));
+        }
         return new VectorPagedAttention(memory, queryHeads, scale);
+    }
+
+    /**
+     * Whether the vector kernels handle {@code shape}: their float lanes (16 with 512-bit vectors, else 8) must divide
+     * the block size (lanes run along tokens when scoring) and the head dimension (and along it when accumulating V).
+     */
+    public static boolean vectorSupports(KvCacheShape shape) {
+        int lanes = VectorPagedAttention.lanes();
+        return shape.blockSize() % lanes == 0 && shape.headDim() % lanes == 0;
     }
 
     /** The scalar twin: the same computation one element at a time, for tests and as a fallback. */
@@ -228,21 +238,22 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             scaledQuery[i] = query[first + i] * scale;
         }
         Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
-        Arrays.fill(runningSum, 0f);
+        Arrays.fill(sums, 0f);
         Arrays.fill(accumulator, 0f);
         int blocks = Math.ceilDiv(contextLength, blockSize);
         for (int i = 0; i < blocks; i++) {
             int block = blockTable[i];
             int valid = Math.min(blockSize, contextLength - i * blockSize);
-            loadKeys(layer, block, kvHead);
-            score();
+            score(layer, block, kvHead);
             softmax(valid);
-            loadValues(layer, block, kvHead, valid);
-            accumulate(valid);
+            accumulate(layer, block, kvHead, valid);
         }
         int target = outOffset + kvHead * group * headDim;
         for (int h = 0; h < group; h++) {
-            float sum = runningSum[h];
+            float sum = 0f;
+            for (int t = 0; t < blockSize; t++) {
+                sum += sums[h * blockSize + t];
+            }
             for (int d = 0; d < headDim; d++) {
                 out[target + h * headDim + d] = accumulator[h * headDim + d] / sum;
             }
@@ -250,46 +261,47 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
     }
 
     /**
-     * Folds the current block's scores into the running softmax: rescale factors for what was accumulated so far, and
-     * weights {@code exp(score - max)} for the block's valid tokens (0 for the rest).
+     * Folds the current block's scores into the running softmax: the factor that rescales what was accumulated so far,
+     * the weights {@code exp(score - max)} of the block's valid tokens (0 for the rest), and the per-offset sums.
      */
     private void softmax(int valid) {
         for (int h = 0; h < group; h++) {
             int row = h * blockSize;
-            float blockMax = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < valid; t++) {
-                blockMax = Math.max(blockMax, weights[row + t]);
+            if (valid < blockSize) {
+                Arrays.fill(weights, row + valid, row + blockSize, Float.NEGATIVE_INFINITY);
             }
             float previousMax = runningMax[h];
-            float max = Math.max(previousMax, blockMax);
+            float max = Math.max(previousMax, rowMax(row));
             rescale[h] = previousMax == Float.NEGATIVE_INFINITY ? 0f : Exp.exp(previousMax - max);
             exponentiate(row, max);
-            float sum = runningSum[h] * rescale[h];
-            for (int t = 0; t < valid; t++) {
-                sum += weights[row + t];
+            if (valid < blockSize) {
+                Arrays.fill(weights, row + valid, row + blockSize, 0f);
             }
-            for (int t = valid; t < blockSize; t++) {
-                weights[row + t] = 0f;
-            }
-            runningSum[h] = sum;
+            foldSums(row, rescale[h]);
             runningMax[h] = max;
         }
     }
 
-    /** Converts the K head block of {@code (layer, block, kvHead)} into {@link #keys}. */
-    abstract void loadKeys(int layer, int block, int kvHead);
+    /**
+     * Computes the scores of the block's tokens for every query head of the group into {@link #weights}, reading the
+     * K head block of {@code (layer, block, kvHead)}.
+     */
+    abstract void score(int layer, int block, int kvHead);
 
-    /** Scores every token of the block against every query head of the group into {@link #weights}. */
-    abstract void score();
+    /** The largest of {@code weights[row .. row + blockSize)}. */
+    abstract float rowMax(int row);
 
     /** Replaces {@code weights[row .. row + blockSize)} by {@code Exp.exp(weight - max)}. */
     abstract void exponentiate(int row, float max);
 
-    /** Converts the first {@code valid} V rows of the head block of {@code (layer, block, kvHead)} into {@link #values}. */
-    abstract void loadValues(int layer, int block, int kvHead, int valid);
+    /** {@code sums[row + t] = fma(sums[row + t], rescale, weights[row + t])} for every offset {@code t}. */
+    abstract void foldSums(int row, float rescale);
 
-    /** Rescales {@link #accumulator} by {@link #rescale} and adds the block's weighted V rows. */
-    abstract void accumulate(int valid);
+    /**
+     * Rescales {@link #accumulator} by {@link #rescale} and adds the weighted V rows of the first {@code valid} tokens
+     * of the V head block of {@code (layer, block, kvHead)}, in token order.
+     */
+    abstract void accumulate(int layer, int block, int kvHead, int valid);
 
     private void check(
             int layer,

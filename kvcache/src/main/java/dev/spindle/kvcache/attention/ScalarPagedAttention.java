@@ -9,21 +9,24 @@ import dev.spindle.kvcache.memory.HostKvMemory;
  */
 final class ScalarPagedAttention extends PagedAttention {
 
+    /** {@code [headDim][blockSize]}: the current block's K as floats, transposed as stored. */
+    private final float[] keys;
+    /** {@code [blockSize][headDim]}: the current block's V as floats. */
+    private final float[] values;
+
     ScalarPagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         super(memory, queryHeads, scale);
+        this.keys = new float[headDim * blockSize];
+        this.values = new float[blockSize * headDim];
     }
 
     @Override
-    void loadKeys(int layer, int block, int kvHead) {
+    void score(int layer, int block, int kvHead) {
         for (int d = 0; d < headDim; d++) {
             for (int t = 0; t < blockSize; t++) {
                 keys[d * blockSize + t] = memory.key(layer, block, kvHead, t, d);
             }
         }
-    }
-
-    @Override
-    void score() {
         for (int h = 0; h < group; h++) {
             for (int t = 0; t < blockSize; t++) {
                 float s = 0f;
@@ -36,6 +39,15 @@ final class ScalarPagedAttention extends PagedAttention {
     }
 
     @Override
+    float rowMax(int row) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < blockSize; t++) {
+            max = Math.max(max, weights[row + t]);
+        }
+        return max;
+    }
+
+    @Override
     void exponentiate(int row, float max) {
         for (int t = 0; t < blockSize; t++) {
             weights[row + t] = Exp.exp(weights[row + t] - max);
@@ -43,16 +55,19 @@ final class ScalarPagedAttention extends PagedAttention {
     }
 
     @Override
-    void loadValues(int layer, int block, int kvHead, int valid) {
+    void foldSums(int row, float rescale) {
+        for (int t = 0; t < blockSize; t++) {
+            sums[row + t] = Math.fma(sums[row + t], rescale, weights[row + t]);
+        }
+    }
+
+    @Override
+    void accumulate(int layer, int block, int kvHead, int valid) {
         for (int t = 0; t < valid; t++) {
             for (int d = 0; d < headDim; d++) {
                 values[t * headDim + d] = memory.value(layer, block, kvHead, t, d);
             }
         }
-    }
-
-    @Override
-    void accumulate(int valid) {
         for (int h = 0; h < group; h++) {
             for (int d = 0; d < headDim; d++) {
                 float a = accumulator[h * headDim + d] * rescale[h];

@@ -3,6 +3,7 @@ package dev.spindle.kvcache.memory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The block pool in host memory: one off-heap {@link MemorySegment} allocated from a shared {@link Arena} at start-up
@@ -19,6 +20,8 @@ public final class HostKvMemory implements KvMemory {
     private static final float F16_MAX = 65504f;
     private static final int Q8_BLOCK = 32;
     private static final int Q8_BLOCK_BYTES = 34;
+    /** Off-heap bytes held by all open instances: the only off-heap allocations this module makes. */
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
 
     private final KvLayout layout;
     private final Arena arena;
@@ -32,6 +35,7 @@ public final class HostKvMemory implements KvMemory {
         this.layout = layout;
         this.arena = Arena.ofShared();
         this.pool = arena.allocate(layout.footprintBytes(), 64);
+        LIVE_BYTES.addAndGet(pool.byteSize());
         this.blockSize = layout.shape().blockSize();
         this.headDim = layout.shape().headDim();
         this.kvHeads = layout.shape().kvHeads();
@@ -135,6 +139,7 @@ public final class HostKvMemory implements KvMemory {
      * kernel sees it.
      */
     public float key(int layer, int block, int kvHead, int token, int dim) {
+        checkElement(token, dim);
         long headBlock = layout.keyOffset(layer, block, kvHead);
         return switch (layout.shape().type()) {
             case F32 -> pool.get(FLOAT, headBlock + ((long) dim * blockSize + token) * 4);
@@ -150,6 +155,7 @@ public final class HostKvMemory implements KvMemory {
 
     /** The V element {@code dim} of {@code token} in {@code block} for {@code kvHead}, as the attention kernel sees it. */
     public float value(int layer, int block, int kvHead, int token, int dim) {
+        checkElement(token, dim);
         long row = layout.valueOffset(layer, block, kvHead) + token * layout.rowBytes();
         return switch (layout.shape().type()) {
             case F32 -> pool.get(FLOAT, row + dim * 4L);
@@ -183,9 +189,17 @@ public final class HostKvMemory implements KvMemory {
         }
     }
 
+    /** Off-heap bytes held by all open instances in this JVM, for leak checks and diagnostics. */
+    public static long liveBytes() {
+        return LIVE_BYTES.get();
+    }
+
     @Override
     public void close() {
-        arena.close();
+        if (arena.scope().isAlive()) {
+            arena.close();
+            LIVE_BYTES.addAndGet(-pool.byteSize());
+        }
     }
 
     private void checkSlot(int layer, int slot) {
@@ -196,6 +210,13 @@ public final class HostKvMemory implements KvMemory {
         if (slot < 0 || slot / blockSize >= layout.numBlocks()) {
             throw new IllegalArgumentException("slot %d is outside the pool's %d blocks of %d tokens"
                     .formatted(slot, layout.numBlocks(), blockSize));
+        }
+    }
+
+    private void checkElement(int token, int dim) {
+        if (token < 0 || token >= blockSize || dim < 0 || dim >= headDim) {
+            throw new IllegalArgumentException("(token %d, dimension %d) is outside a block of %d tokens of %d"
+                    .formatted(token, dim, blockSize, headDim));
         }
     }
 

@@ -5,13 +5,15 @@ package dev.spindle.kvcache.memory;
  * for each of {@code kvHeads} KV heads, in element type {@code type}; tokens are grouped into blocks of
  * {@code blockSize}.
  *
- * <p>Block size and head dimension are multiples of 16 so that the attention kernel's vectors (up to 16 float lanes)
- * tile both exactly; Q8_0 also needs the head dimension to be a multiple of its 32-element blocks.
+ * <p>Q8_0 needs the head dimension to be a multiple of its 32-element blocks. The vector attention kernel runs when
+ * its float lanes (16 with 512-bit vectors, 8 with 256-bit ones) divide both the block size and the head dimension,
+ * as they do for every usual model; other shapes (such as the head dimension of 8 of tiny test models) get the scalar
+ * kernel.
  *
  * @param layers transformer layers, at least 1
  * @param kvHeads KV heads per layer, at least 1
- * @param headDim elements per head vector, a multiple of 16 (of 32 for Q8_0)
- * @param blockSize tokens per block, a multiple of 16 (16 is the usual choice)
+ * @param headDim elements per head vector, at least 1 (a multiple of 32 for Q8_0)
+ * @param blockSize tokens per block, 1 to 1024 (16 is the usual choice)
  * @param type element type of K and V
  */
 public record KvCacheShape(int layers, int kvHeads, int headDim, int blockSize, KvType type) {
@@ -28,13 +30,12 @@ public record KvCacheShape(int layers, int kvHeads, int headDim, int blockSize, 
         if (type == null) {
             throw new IllegalArgumentException("the KV element type is missing");
         }
-        if (headDim < 16 || headDim % 16 != 0 || headDim % type.ggmlType().blockSize() != 0) {
-            throw new IllegalArgumentException("head dimension %d is not a positive multiple of %d for %s"
-                    .formatted(headDim, Math.max(16, type.ggmlType().blockSize()), type));
+        if (headDim < 1 || headDim % type.ggmlType().blockSize() != 0) {
+            throw new IllegalArgumentException("head dimension %d is not a positive multiple of %d, as %s needs"
+                    .formatted(headDim, type.ggmlType().blockSize(), type));
         }
-        if (blockSize < 16 || blockSize % 16 != 0 || blockSize > 1024) {
-            throw new IllegalArgumentException(
-                    "block size %d is not a multiple of 16 between 16 and 1024 tokens".formatted(blockSize));
+        if (blockSize < 1 || blockSize > 1024) {
+            throw new IllegalArgumentException("block size %d is not between 1 and 1024 tokens".formatted(blockSize));
         }
     }
 

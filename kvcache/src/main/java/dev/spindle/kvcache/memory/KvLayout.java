@@ -89,17 +89,33 @@ public final class KvLayout {
 
     /** Offset of the K head block of {@code (layer, block, kvHead)}. */
     public long keyOffset(int layer, int block, int kvHead) {
+        check(layer, block, kvHead);
         return (2L * layer) * tensorBytes + block * blockBytes + kvHead * headBlockBytes;
     }
 
     /** Offset of the V head block of {@code (layer, block, kvHead)}. */
     public long valueOffset(int layer, int block, int kvHead) {
+        check(layer, block, kvHead);
         return (2L * layer + 1) * tensorBytes + block * blockBytes + kvHead * headBlockBytes;
     }
 
     /** Offset of block {@code block}'s K for all heads of {@code layer} ({@code value} false) or its V (true). */
     public long layerBlockOffset(int layer, boolean value, int block) {
+        check(layer, block, 0);
         return (2L * layer + (value ? 1 : 0)) * tensorBytes + block * blockBytes;
+    }
+
+    private void check(int layer, int block, int kvHead) {
+        if (layer < 0
+                || layer >= shape.layers()
+                || block < 0
+                || block >= numBlocks
+                || kvHead < 0
+                || kvHead >= shape.kvHeads()) {
+            throw new IllegalArgumentException(
+                    "(layer %d, block %d, KV head %d) is outside %d layers, %d blocks, %d heads"
+                            .formatted(layer, block, kvHead, shape.layers(), numBlocks, shape.kvHeads()));
+        }
     }
 
     /** Offset, inside a Q8_0 K head block, of the F16 scales: they follow the {@code headDim * blockSize} quants. */

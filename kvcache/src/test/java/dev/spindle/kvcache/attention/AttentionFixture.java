@@ -26,15 +26,29 @@ final class AttentionFixture implements AutoCloseable {
 
     final float[][] values;
 
+    final int blockSize;
+
     AttentionFixture(KvType type, int kvHeads, int headDim, int contextLength, long seed) {
-        this(type, kvHeads, headDim, contextLength, seed, seed);
+        this(type, kvHeads, headDim, 16, contextLength, seed, seed);
+    }
+
+    AttentionFixture(KvType type, int kvHeads, int headDim, int contextLength, long dataSeed, long placementSeed) {
+        this(type, kvHeads, headDim, 16, contextLength, dataSeed, placementSeed);
     }
 
     /** Data from {@code dataSeed}, block placement from {@code placementSeed}. */
-    AttentionFixture(KvType type, int kvHeads, int headDim, int contextLength, long dataSeed, long placementSeed) {
-        this.shape = new KvCacheShape(2, kvHeads, headDim, 16, type);
+    AttentionFixture(
+            KvType type,
+            int kvHeads,
+            int headDim,
+            int blockSize,
+            int contextLength,
+            long dataSeed,
+            long placementSeed) {
+        this.shape = new KvCacheShape(2, kvHeads, headDim, blockSize, type);
+        this.blockSize = blockSize;
         this.contextLength = contextLength;
-        int blocks = Math.ceilDiv(contextLength, 16);
+        int blocks = Math.ceilDiv(contextLength, blockSize);
         int poolBlocks = blocks * 2 + 3;
         this.memory = new HostKvMemory(new KvLayout(shape, poolBlocks));
         List<Integer> ids = new ArrayList<>();
@@ -53,15 +67,15 @@ final class AttentionFixture implements AutoCloseable {
         for (int p = 0; p < contextLength; p++) {
             keys[p] = gaussian(random, shape.kvDim(), 1);
             values[p] = gaussian(random, shape.kvDim(), 1);
-            int slot = table[p / 16] * 16 + p % 16;
+            int slot = table[p / blockSize] * blockSize + p % blockSize;
             memory.write(LAYER, slot, keys[p], 0, values[p], 0);
             memory.write(0, slot, noise, 0, noise, 0);
         }
         // Garbage in the unused tail of the last block must never show up in a result.
         float[] garbage = new float[shape.kvDim()];
         java.util.Arrays.fill(garbage, 1000f);
-        for (int p = contextLength; p < blocks * 16; p++) {
-            memory.write(LAYER, table[p / 16] * 16 + p % 16, garbage, 0, garbage, 0);
+        for (int p = contextLength; p < blocks * blockSize; p++) {
+            memory.write(LAYER, table[p / blockSize] * blockSize + p % blockSize, garbage, 0, garbage, 0);
         }
     }
 
@@ -108,11 +122,15 @@ final class AttentionFixture implements AutoCloseable {
     }
 
     private double key(int p, int kv, int d, boolean stored) {
-        return stored ? memory.key(LAYER, table[p / 16], kv, p % 16, d) : keys[p][kv * shape.headDim() + d];
+        return stored
+                ? memory.key(LAYER, table[p / blockSize], kv, p % blockSize, d)
+                : keys[p][kv * shape.headDim() + d];
     }
 
     private double value(int p, int kv, int d, boolean stored) {
-        return stored ? memory.value(LAYER, table[p / 16], kv, p % 16, d) : values[p][kv * shape.headDim() + d];
+        return stored
+                ? memory.value(LAYER, table[p / blockSize], kv, p % blockSize, d)
+                : values[p][kv * shape.headDim() + d];
     }
 
     static float[] gaussian(Random random, int n, double sigma) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spindle.kvcache.memory.KvType;
+import dev.spindle.quant.Kernels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -33,7 +34,8 @@ class PagedAttentionTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
-        int[][] heads = {{2, 2}, {2, 6}, {1, 8}, {2, 10}};
+        // Group sizes 1, 2, 3, 7, 8 and 15 exercise every tile of query heads (8, 4, 2, 1) and their mixes.
+        int[][] heads = {{2, 2}, {2, 4}, {2, 6}, {1, 7}, {1, 8}, {1, 15}};
         for (KvType type : KvType.values()) {
             for (int[] h : heads) {
                 for (int context : new int[] {1, 7, 16, 33, 200}) {
@@ -192,22 +194,42 @@ class PagedAttentionTest {
         }
     }
 
-    @Test
-    void theScalarSwitchPicksTheTwin() {
-        try (AttentionFixture f = new AttentionFixture(KvType.F32, 1, 16, 1, 18)) {
-            String old = System.getProperty(PagedAttention.KERNELS_PROPERTY);
-            try {
-                System.setProperty(PagedAttention.KERNELS_PROPERTY, "scalar");
-                assertInstanceOf(ScalarPagedAttention.class, PagedAttention.create(f.memory, 1));
-                System.setProperty(PagedAttention.KERNELS_PROPERTY, "simd");
-                assertThrows(IllegalArgumentException.class, () -> PagedAttention.create(f.memory, 1));
-            } finally {
-                if (old == null) {
-                    System.clearProperty(PagedAttention.KERNELS_PROPERTY);
-                } else {
-                    System.setProperty(PagedAttention.KERNELS_PROPERTY, old);
-                }
+    @ParameterizedTest(name = "{0} headDim={1} blockSize={2}")
+    @MethodSource("oddShapes")
+    void shapesTheVectorLanesDoNotTileRunOnTheScalarKernel(KvType type, int headDim, int blockSize) {
+        try (AttentionFixture f = new AttentionFixture(type, 4, headDim, blockSize, 37, 19, 19)) {
+            assertTrue(!PagedAttention.vectorSupports(f.shape));
+            assertThrows(IllegalArgumentException.class, () -> PagedAttention.vector(f.memory, 8, 1f));
+            PagedAttention attention = PagedAttention.create(f.memory, 8);
+            assertInstanceOf(ScalarPagedAttention.class, attention);
+            for (int context : new int[] {1, blockSize, 37}) {
+                float[] query = f.query(8, context);
+                float[] out = new float[8 * headDim];
+                attention.attend(LAYER, query, f.table, context, out);
+                double error = maxAbsDifference(f.reference(query, 8, context, true), out);
+                assertTrue(
+                        error <= KERNEL_TOLERANCE,
+                        "context " + context + ": error against the float64 reference: " + error);
             }
+        }
+    }
+
+    static Stream<Arguments> oddShapes() {
+        // Head dimension 8 with 4 KV heads and 8 query heads: the shape of the stories260K test model.
+        return Stream.of(
+                Arguments.of(KvType.F32, 8, 16),
+                Arguments.of(KvType.F16, 8, 16),
+                Arguments.of(KvType.F16, 64, 5),
+                Arguments.of(KvType.Q8_0, 32, 12),
+                Arguments.of(KvType.F32, 24, 1));
+    }
+
+    @Test
+    void theProjectSwitchPicksTheKernel() {
+        try (AttentionFixture f = new AttentionFixture(KvType.F32, 1, 64, 1, 18)) {
+            // Under -Dspindle.kernels=scalar the whole suite runs on the twin; otherwise the vector kernel runs here.
+            Class<?> expected = Kernels.VECTOR ? VectorPagedAttention.class : ScalarPagedAttention.class;
+            assertInstanceOf(expected, PagedAttention.create(f.memory, 1));
         }
     }
 }

@@ -24,6 +24,20 @@ class HostKvMemoryTest {
     }
 
     @Test
+    void shapesAreValidated() {
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(0, 1, 64, 16, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 0, 64, 16, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 0, 16, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 8, 16, KvType.Q8_0));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 64, 0, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 64, 2048, KvType.F16));
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheShape(1, 1, 64, 16, null));
+        assertEquals(2L * 5 * 4 * 16 * 8 * 2, new KvCacheShape(5, 4, 8, 16, KvType.F16).bytesPerBlock());
+        assertEquals(KvType.Q8_0, KvType.parse(" q8_0 "));
+        assertThrows(IllegalArgumentException.class, () -> KvType.parse("q4_0"));
+    }
+
+    @Test
     void quantizedTypesHalveAndQuarterTheBlock() {
         long f32 = SHAPE.bytesPerBlock();
         assertEquals(f32 / 2, new KvCacheShape(3, 2, 64, 16, KvType.F16).bytesPerBlock());
@@ -150,6 +164,11 @@ class HostKvMemoryTest {
             assertThrows(IllegalArgumentException.class, () -> memory.write(0, 0, ones, 1, ones, 0));
             assertThrows(IllegalArgumentException.class, () -> memory.write(0, 0, ones, 0, new float[8], 0));
             assertThrows(IllegalArgumentException.class, () -> memory.copyBlock(0, 2));
+            assertThrows(IllegalArgumentException.class, () -> memory.key(0, 0, 0, 16, 0));
+            assertThrows(IllegalArgumentException.class, () -> memory.value(0, 0, 0, 0, 16));
+            assertThrows(IllegalArgumentException.class, () -> memory.key(0, 0, 1, 0, 0));
+            assertThrows(IllegalArgumentException.class, () -> memory.layout().keyOffset(0, 2, 0));
+            assertThrows(IllegalArgumentException.class, () -> memory.layout().valueOffset(2, 0, 0));
             assertThrows(IllegalArgumentException.class, () -> memory.copyBlock(-1, 0));
             for (int layer = 0; layer < 2; layer++) {
                 for (int d = 0; d < 16; d++) {

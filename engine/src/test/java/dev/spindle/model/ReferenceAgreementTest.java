@@ -1,0 +1,74 @@
+package dev.spindle.model;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spindle.kvcache.KvCache;
+import dev.spindle.kvcache.memory.KvType;
+import dev.spindle.quant.GgmlType;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The engine's final-position logits agree with the float64 reference ({@link ReferenceTransformer}) on synthetic
+ * models of every architecture and weight type, for prompts of 1, 7 and 100 tokens (prefixes of one sequence).
+ *
+ * <p>Both read the same quantized weights (the reference through the scalar dequantizers), so what differs is the
+ * arithmetic: float against double, and the KV cache's storage. Tolerances, on the largest absolute difference of any
+ * logit (logits here are of order 1 to 10): {@value #TOLERANCE_F32_CACHE} with K and V stored in F32, {@value
+ * #TOLERANCE} with them in F16 (the default, as llama.cpp's).
+ */
+class ReferenceAgreementTest {
+    static final double TOLERANCE_F32_CACHE = 5e-4;
+    static final double TOLERANCE = 5e-2;
+
+    static Stream<Arguments> models() {
+        return SynthModels.all().stream().map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("models")
+    void finalLogitsAgreeWithTheReference(SynthModels.Variant variant, GgmlType type) throws Exception {
+        try (Model model = Model.open(SynthModels.file(variant, type))) {
+            ReferenceTransformer reference = new ReferenceTransformer(model);
+            int vocab = model.config().vocabSize();
+            int[] sequence = SynthModels.prompt(100, vocab, 100);
+            int[] lengths = {1, 7, 100};
+            double[][] references = reference.logitsAfter(sequence, lengths);
+            for (int l = 0; l < lengths.length; l++) {
+                int length = lengths[l];
+                int[] prompt = java.util.Arrays.copyOf(sequence, length);
+                double[] expected = references[l];
+                for (KvType kv : List.of(KvType.F32, KvType.F16)) {
+                    double tolerance = kv == KvType.F32 ? TOLERANCE_F32_CACHE : TOLERANCE;
+                    float[] logits = engineLogits(model, kv, prompt);
+                    double worst = 0;
+                    for (int i = 0; i < vocab; i++) {
+                        worst = Math.max(worst, Math.abs(logits[i] - expected[i]));
+                    }
+                    String what = "%s %s, %d tokens, %s cache: max |logit - reference| = %.2e"
+                            .formatted(variant, type, length, kv, worst);
+                    System.out.println(what);
+                    assertTrue(worst <= tolerance, what + " > " + tolerance);
+                }
+            }
+        }
+    }
+
+    /** The engine's logits after {@code prompt}, prefilled in one step. */
+    static float[] engineLogits(Model model, KvType kv, int[] prompt) {
+        int blocks = (prompt.length + TestCaches.BLOCK - 1) / TestCaches.BLOCK;
+        try (KvCache cache = TestCaches.cache(model, blocks, kv);
+                ForwardPass forward = new ForwardPass(model, cache, prompt.length, 1, 2)) {
+            int[] table = new int[blocks];
+            for (int b = 0; b < blocks; b++) {
+                table[b] = blocks - 1 - b;
+            }
+            ForwardBatch batch = new ForwardBatch(prompt.length, 1);
+            batch.add(table, 0, prompt, 0, prompt.length, true);
+            return forward.forward(batch).clone();
+        }
+    }
+}
