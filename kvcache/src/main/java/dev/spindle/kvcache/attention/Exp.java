@@ -1,11 +1,8 @@
 package dev.spindle.kvcache.attention;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
-
 /**
- * The exponential the softmax uses, in a scalar and a vector form that give bit-identical results.
+ * The exponential the softmax uses: this scalar form, and a vector form in {@link VectorPagedAttention#expMinus} built
+ * from the same constants and steps, which gives bit-identical results.
  *
  * <p>Neither {@link Math#exp} nor the Vector API's {@code EXP} would do: the first has no vector form, and the second
  * may round differently from one CPU, library or JIT tier to the next, which would let a sequence's attention output
@@ -19,23 +16,23 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Exp {
 
-    private static final float LOWEST = -87f;
-    private static final float HIGHEST = 88f;
-    private static final float LOG2_E = 1.44269504088896341f;
+    static final float LOWEST = -87f;
+    static final float HIGHEST = 88f;
+    static final float LOG2_E = 1.44269504088896341f;
     /** ln 2 split so that {@code n * LN2_HIGH} is exact for the n that occur. */
-    private static final float LN2_HIGH = 0.693145751953125f;
+    static final float LN2_HIGH = 0.693145751953125f;
 
-    private static final float LN2_LOW = 1.428606765330187045e-6f;
+    static final float LN2_LOW = 1.428606765330187045e-6f;
     /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer held in the low mantissa bits. */
-    private static final float ROUNDER = 12582912f;
+    static final float ROUNDER = 12582912f;
 
-    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
-    private static final float C2 = 1f / 2;
-    private static final float C3 = 1f / 6;
-    private static final float C4 = 1f / 24;
-    private static final float C5 = 1f / 120;
-    private static final float C6 = 1f / 720;
-    private static final float C7 = 1f / 5040;
+    static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    static final float C2 = 1f / 2;
+    static final float C3 = 1f / 6;
+    static final float C4 = 1f / 24;
+    static final float C5 = 1f / 120;
+    static final float C6 = 1f / 720;
+    static final float C7 = 1f / 5040;
 
     private Exp() {}
 
@@ -55,25 +52,5 @@ final class Exp {
         p = Math.fma(p, r, 1f);
         p = Math.fma(p, r, 1f);
         return p * Float.intBitsToFloat((exponent + 127) << 23);
-    }
-
-    /** e^x in every lane. */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(LOWEST).min(HIGHEST);
-        FloatVector rounded = x.fma(LOG2_E, ROUNDER);
-        FloatVector n = rounded.sub(ROUNDER);
-        IntVector exponent = ((IntVector) rounded.reinterpretAsInts()).sub(ROUNDER_BITS);
-        FloatVector r = n.fma(x.broadcast(-LN2_HIGH), x);
-        r = n.fma(x.broadcast(-LN2_LOW), r);
-        FloatVector p = r.fma(C7, C6);
-        p = p.fma(r, x.broadcast(C5));
-        p = p.fma(r, x.broadcast(C4));
-        p = p.fma(r, x.broadcast(C3));
-        p = p.fma(r, x.broadcast(C2));
-        p = p.fma(r, x.broadcast(1f));
-        p = p.fma(r, x.broadcast(1f));
-        FloatVector twoToN = (FloatVector)
-                exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(twoToN);
     }
 }

@@ -19,9 +19,13 @@ import jdk.incubator.vector.VectorSpecies;
  * accumulating V, so no step needs a horizontal sum and every lane performs exactly the scalar twin's sequence of
  * operations.
  *
- * <p>K and V are converted to floats as they are loaded, once per block however many query heads share the KV head:
- * query heads are processed in tiles of 8, 4, 2 and 1 so that each converted K or V vector feeds as many fused
- * multiply-adds as there are heads in the tile, with the tile's accumulators held in registers.
+ * <p>Each block's K (then V) is converted once into a float scratch array of a few KiB that stays in L1, however many
+ * query heads share the KV head; the query heads are then processed in tiles of 8, 4, 2 and 1 so that each loaded
+ * vector feeds as many fused multiply-adds as the tile has heads, with the tile's accumulators in registers.
+ *
+ * <p>No method here takes or returns a vector: every vector lives inside one loop of one method. C2 inlines small
+ * methods only while its budgets allow, and a vector that crosses a call it did not inline is boxed on the heap, which
+ * made whole configurations ten times slower depending on the order in which methods got compiled.
  */
 final class VectorPagedAttention extends PagedAttention {
 
@@ -41,23 +45,29 @@ final class VectorPagedAttention extends PagedAttention {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final int Q8_BLOCK = 32;
     private static final int Q8_BLOCK_BYTES = 34;
+    /** See {@link #halvesToFloats}. */
     private static final int HALF_SIGN_AND_MAGNITUDE = 0x8FFF_FFFF;
+
     private static final float HALF_EXPONENT_BIAS_FIX = 0x1p112f;
 
     private final MemorySegment pool;
     private final KvType type;
     private final long rowBytes;
-    private final long keyScales;
-    /** Dimensions sharing one K scale: 32 for Q8_0; the whole head for the float types, which have none. */
-    private final int scaleGroup;
+    /** {@code [headDim][blockSize]}: the current block's K as floats, transposed as stored. */
+    private final float[] keys;
+    /** {@code [blockSize][headDim]}: the current block's V as floats (valid tokens only). */
+    private final float[] values;
+    /** {@code [headDim / 32][blockSize]}: the current Q8_0 K block's scales as floats. */
+    private final float[] keyScales;
 
     VectorPagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         super(memory, queryHeads, scale);
         this.pool = memory.segment();
         this.type = layout.shape().type();
         this.rowBytes = layout.rowBytes();
-        this.keyScales = layout.keyScalesOffset();
-        this.scaleGroup = type == KvType.Q8_0 ? Q8_BLOCK : headDim;
+        this.keys = new float[headDim * blockSize];
+        this.values = new float[blockSize * headDim];
+        this.keyScales = new float[Math.max(1, headDim / Q8_BLOCK) * blockSize];
     }
 
     /** Lanes per float vector the kernels run with. */
@@ -68,24 +78,45 @@ final class VectorPagedAttention extends PagedAttention {
     @Override
     void score(int layer, int block, int kvHead) {
         long at = layout.keyOffset(layer, block, kvHead);
+        int count = headDim * blockSize;
+        switch (type) {
+            case F32 -> MemorySegment.copy(pool, ValueLayout.JAVA_FLOAT_UNALIGNED, at, keys, 0, count);
+            case F16 -> halvesToFloats(pool, at, keys, 0, count);
+            case Q8_0 -> keysFromQ8(at);
+        }
         int h = 0;
         for (; h + 8 <= group; h += 8) {
-            scoreEight(at, h);
+            scoreEight(h);
         }
         if (h + 4 <= group) {
-            scoreFour(at, h);
+            scoreFour(h);
             h += 4;
         }
         if (h + 2 <= group) {
-            scoreTwo(at, h);
+            scoreTwo(h);
             h += 2;
         }
         if (h < group) {
-            scoreOne(at, h);
+            scoreOne(h);
         }
     }
 
-    private void scoreEight(long at, int h) {
+    /** Q8_0 K: the scales of the head block to floats, then every quant times its token's scale of its group. */
+    private void keysFromQ8(long at) {
+        halvesToFloats(pool, at + layout.keyScalesOffset(), keyScales, 0, keyScales.length);
+        for (int d = 0; d < headDim; d++) {
+            int scaleRow = (d / Q8_BLOCK) * blockSize;
+            for (int c = 0; c < blockSize; c += LANES) {
+                FloatVector quants =
+                        (FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, at + (long) d * blockSize + c, ORDER)
+                                .convertShape(VectorOperators.B2F, FLOATS, 0);
+                quants.mul(FloatVector.fromArray(FLOATS, keyScales, scaleRow + c))
+                        .intoArray(keys, d * blockSize + c);
+            }
+        }
+    }
+
+    private void scoreEight(int h) {
         int q = h * headDim;
         for (int c = 0; c < blockSize; c += LANES) {
             FloatVector s0 = FloatVector.zero(FLOATS);
@@ -96,19 +127,22 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector s5 = s0;
             FloatVector s6 = s0;
             FloatVector s7 = s0;
-            for (int g = 0; g < headDim; g += scaleGroup) {
-                FloatVector scale = keyScale(at, g, c);
-                for (int d = g; d < g + scaleGroup; d++) {
-                    FloatVector k = keyChunk(at, d, c, scale);
-                    s0 = broadcast(q + d).fma(k, s0);
-                    s1 = broadcast(q + headDim + d).fma(k, s1);
-                    s2 = broadcast(q + 2 * headDim + d).fma(k, s2);
-                    s3 = broadcast(q + 3 * headDim + d).fma(k, s3);
-                    s4 = broadcast(q + 4 * headDim + d).fma(k, s4);
-                    s5 = broadcast(q + 5 * headDim + d).fma(k, s5);
-                    s6 = broadcast(q + 6 * headDim + d).fma(k, s6);
-                    s7 = broadcast(q + 7 * headDim + d).fma(k, s7);
-                }
+            for (int d = 0; d < headDim; d++) {
+                FloatVector k = FloatVector.fromArray(FLOATS, keys, d * blockSize + c);
+                s0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]).fma(k, s0);
+                s1 = FloatVector.broadcast(FLOATS, scaledQuery[q + headDim + d]).fma(k, s1);
+                s2 = FloatVector.broadcast(FLOATS, scaledQuery[q + 2 * headDim + d])
+                        .fma(k, s2);
+                s3 = FloatVector.broadcast(FLOATS, scaledQuery[q + 3 * headDim + d])
+                        .fma(k, s3);
+                s4 = FloatVector.broadcast(FLOATS, scaledQuery[q + 4 * headDim + d])
+                        .fma(k, s4);
+                s5 = FloatVector.broadcast(FLOATS, scaledQuery[q + 5 * headDim + d])
+                        .fma(k, s5);
+                s6 = FloatVector.broadcast(FLOATS, scaledQuery[q + 6 * headDim + d])
+                        .fma(k, s6);
+                s7 = FloatVector.broadcast(FLOATS, scaledQuery[q + 7 * headDim + d])
+                        .fma(k, s7);
             }
             int w = h * blockSize + c;
             s0.intoArray(weights, w);
@@ -122,22 +156,21 @@ final class VectorPagedAttention extends PagedAttention {
         }
     }
 
-    private void scoreFour(long at, int h) {
+    private void scoreFour(int h) {
         int q = h * headDim;
         for (int c = 0; c < blockSize; c += LANES) {
             FloatVector s0 = FloatVector.zero(FLOATS);
             FloatVector s1 = s0;
             FloatVector s2 = s0;
             FloatVector s3 = s0;
-            for (int g = 0; g < headDim; g += scaleGroup) {
-                FloatVector scale = keyScale(at, g, c);
-                for (int d = g; d < g + scaleGroup; d++) {
-                    FloatVector k = keyChunk(at, d, c, scale);
-                    s0 = broadcast(q + d).fma(k, s0);
-                    s1 = broadcast(q + headDim + d).fma(k, s1);
-                    s2 = broadcast(q + 2 * headDim + d).fma(k, s2);
-                    s3 = broadcast(q + 3 * headDim + d).fma(k, s3);
-                }
+            for (int d = 0; d < headDim; d++) {
+                FloatVector k = FloatVector.fromArray(FLOATS, keys, d * blockSize + c);
+                s0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]).fma(k, s0);
+                s1 = FloatVector.broadcast(FLOATS, scaledQuery[q + headDim + d]).fma(k, s1);
+                s2 = FloatVector.broadcast(FLOATS, scaledQuery[q + 2 * headDim + d])
+                        .fma(k, s2);
+                s3 = FloatVector.broadcast(FLOATS, scaledQuery[q + 3 * headDim + d])
+                        .fma(k, s3);
             }
             int w = h * blockSize + c;
             s0.intoArray(weights, w);
@@ -147,18 +180,15 @@ final class VectorPagedAttention extends PagedAttention {
         }
     }
 
-    private void scoreTwo(long at, int h) {
+    private void scoreTwo(int h) {
         int q = h * headDim;
         for (int c = 0; c < blockSize; c += LANES) {
             FloatVector s0 = FloatVector.zero(FLOATS);
             FloatVector s1 = s0;
-            for (int g = 0; g < headDim; g += scaleGroup) {
-                FloatVector scale = keyScale(at, g, c);
-                for (int d = g; d < g + scaleGroup; d++) {
-                    FloatVector k = keyChunk(at, d, c, scale);
-                    s0 = broadcast(q + d).fma(k, s0);
-                    s1 = broadcast(q + headDim + d).fma(k, s1);
-                }
+            for (int d = 0; d < headDim; d++) {
+                FloatVector k = FloatVector.fromArray(FLOATS, keys, d * blockSize + c);
+                s0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]).fma(k, s0);
+                s1 = FloatVector.broadcast(FLOATS, scaledQuery[q + headDim + d]).fma(k, s1);
             }
             int w = h * blockSize + c;
             s0.intoArray(weights, w);
@@ -166,15 +196,13 @@ final class VectorPagedAttention extends PagedAttention {
         }
     }
 
-    private void scoreOne(long at, int h) {
+    private void scoreOne(int h) {
         int q = h * headDim;
         for (int c = 0; c < blockSize; c += LANES) {
             FloatVector s0 = FloatVector.zero(FLOATS);
-            for (int g = 0; g < headDim; g += scaleGroup) {
-                FloatVector scale = keyScale(at, g, c);
-                for (int d = g; d < g + scaleGroup; d++) {
-                    s0 = broadcast(q + d).fma(keyChunk(at, d, c, scale), s0);
-                }
+            for (int d = 0; d < headDim; d++) {
+                FloatVector k = FloatVector.fromArray(FLOATS, keys, d * blockSize + c);
+                s0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]).fma(k, s0);
             }
             s0.intoArray(weights, h * blockSize + c);
         }
@@ -191,8 +219,34 @@ final class VectorPagedAttention extends PagedAttention {
 
     @Override
     void exponentiate(int row, float max) {
-        for (int c = 0; c < blockSize; c += LANES) {
-            Exp.exp(FloatVector.fromArray(FLOATS, weights, row + c).sub(max)).intoArray(weights, row + c);
+        expMinus(weights, row, blockSize, max);
+    }
+
+    /**
+     * Replaces {@code values[from .. from + count)} by {@code exp(value - subtrahend)}, each lane exactly as
+     * {@link Exp#exp(float)} computes it (same constants, same operations); {@code count} is a multiple of the lanes.
+     */
+    static void expMinus(float[] values, int from, int count, float subtrahend) {
+        for (int i = from; i < from + count; i += LANES) {
+            FloatVector x = FloatVector.fromArray(FLOATS, values, i)
+                    .sub(subtrahend)
+                    .max(Exp.LOWEST)
+                    .min(Exp.HIGHEST);
+            FloatVector rounded = x.fma(Exp.LOG2_E, Exp.ROUNDER);
+            FloatVector n = rounded.sub(Exp.ROUNDER);
+            IntVector exponent = ((IntVector) rounded.reinterpretAsInts()).sub(Exp.ROUNDER_BITS);
+            FloatVector r = n.fma(FloatVector.broadcast(FLOATS, -Exp.LN2_HIGH), x);
+            r = n.fma(FloatVector.broadcast(FLOATS, -Exp.LN2_LOW), r);
+            FloatVector p = r.fma(Exp.C7, Exp.C6);
+            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C5));
+            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C4));
+            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C3));
+            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C2));
+            p = p.fma(r, FloatVector.broadcast(FLOATS, 1f));
+            p = p.fma(r, FloatVector.broadcast(FLOATS, 1f));
+            FloatVector twoToN = (FloatVector)
+                    exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            p.mul(twoToN).intoArray(values, i);
         }
     }
 
@@ -209,45 +263,79 @@ final class VectorPagedAttention extends PagedAttention {
     @Override
     void accumulate(int layer, int block, int kvHead, int valid) {
         long at = layout.valueOffset(layer, block, kvHead);
+        int count = valid * headDim;
+        switch (type) {
+            case F32 -> MemorySegment.copy(pool, ValueLayout.JAVA_FLOAT_UNALIGNED, at, values, 0, count);
+            case F16 -> halvesToFloats(pool, at, values, 0, count);
+            case Q8_0 -> valuesFromQ8(at, valid);
+        }
         int h = 0;
         for (; h + 8 <= group; h += 8) {
-            accumulateEight(at, h, valid);
+            accumulateEight(h, valid);
         }
         if (h + 4 <= group) {
-            accumulateFour(at, h, valid);
+            accumulateFour(h, valid);
             h += 4;
         }
         if (h + 2 <= group) {
-            accumulateTwo(at, h, valid);
+            accumulateTwo(h, valid);
             h += 2;
         }
         if (h < group) {
-            accumulateOne(at, h, valid);
+            accumulateOne(h, valid);
         }
     }
 
-    private void accumulateEight(long at, int h, int valid) {
+    /** Q8_0 V rows: each group of 32 quants times its F16 scale. */
+    private void valuesFromQ8(long at, int valid) {
+        for (int t = 0; t < valid; t++) {
+            for (int g = 0; g < headDim / Q8_BLOCK; g++) {
+                long q8 = at + t * rowBytes + (long) g * Q8_BLOCK_BYTES;
+                float scale = Float.float16ToFloat(pool.get(SHORT, q8));
+                for (int c = 0; c < Q8_BLOCK; c += LANES) {
+                    FloatVector quants = (FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, q8 + 2 + c, ORDER)
+                            .convertShape(VectorOperators.B2F, FLOATS, 0);
+                    quants.mul(scale).intoArray(values, t * headDim + g * Q8_BLOCK + c);
+                }
+            }
+        }
+    }
+
+    private void accumulateEight(int h, int valid) {
         int w = h * blockSize;
         int a = h * headDim;
         for (int c = 0; c < headDim; c += LANES) {
-            FloatVector o0 = rescaled(a, c, h);
-            FloatVector o1 = rescaled(a + headDim, c, h + 1);
-            FloatVector o2 = rescaled(a + 2 * headDim, c, h + 2);
-            FloatVector o3 = rescaled(a + 3 * headDim, c, h + 3);
-            FloatVector o4 = rescaled(a + 4 * headDim, c, h + 4);
-            FloatVector o5 = rescaled(a + 5 * headDim, c, h + 5);
-            FloatVector o6 = rescaled(a + 6 * headDim, c, h + 6);
-            FloatVector o7 = rescaled(a + 7 * headDim, c, h + 7);
+            FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c).mul(rescale[h]);
+            FloatVector o1 =
+                    FloatVector.fromArray(FLOATS, accumulator, a + headDim + c).mul(rescale[h + 1]);
+            FloatVector o2 = FloatVector.fromArray(FLOATS, accumulator, a + 2 * headDim + c)
+                    .mul(rescale[h + 2]);
+            FloatVector o3 = FloatVector.fromArray(FLOATS, accumulator, a + 3 * headDim + c)
+                    .mul(rescale[h + 3]);
+            FloatVector o4 = FloatVector.fromArray(FLOATS, accumulator, a + 4 * headDim + c)
+                    .mul(rescale[h + 4]);
+            FloatVector o5 = FloatVector.fromArray(FLOATS, accumulator, a + 5 * headDim + c)
+                    .mul(rescale[h + 5]);
+            FloatVector o6 = FloatVector.fromArray(FLOATS, accumulator, a + 6 * headDim + c)
+                    .mul(rescale[h + 6]);
+            FloatVector o7 = FloatVector.fromArray(FLOATS, accumulator, a + 7 * headDim + c)
+                    .mul(rescale[h + 7]);
             for (int t = 0; t < valid; t++) {
-                FloatVector v = valueChunk(at, t, c);
-                o0 = weight(w + t).fma(v, o0);
-                o1 = weight(w + blockSize + t).fma(v, o1);
-                o2 = weight(w + 2 * blockSize + t).fma(v, o2);
-                o3 = weight(w + 3 * blockSize + t).fma(v, o3);
-                o4 = weight(w + 4 * blockSize + t).fma(v, o4);
-                o5 = weight(w + 5 * blockSize + t).fma(v, o5);
-                o6 = weight(w + 6 * blockSize + t).fma(v, o6);
-                o7 = weight(w + 7 * blockSize + t).fma(v, o7);
+                FloatVector v = FloatVector.fromArray(FLOATS, values, t * headDim + c);
+                o0 = FloatVector.broadcast(FLOATS, weights[w + t]).fma(v, o0);
+                o1 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]).fma(v, o1);
+                o2 = FloatVector.broadcast(FLOATS, weights[w + 2 * blockSize + t])
+                        .fma(v, o2);
+                o3 = FloatVector.broadcast(FLOATS, weights[w + 3 * blockSize + t])
+                        .fma(v, o3);
+                o4 = FloatVector.broadcast(FLOATS, weights[w + 4 * blockSize + t])
+                        .fma(v, o4);
+                o5 = FloatVector.broadcast(FLOATS, weights[w + 5 * blockSize + t])
+                        .fma(v, o5);
+                o6 = FloatVector.broadcast(FLOATS, weights[w + 6 * blockSize + t])
+                        .fma(v, o6);
+                o7 = FloatVector.broadcast(FLOATS, weights[w + 7 * blockSize + t])
+                        .fma(v, o7);
             }
             o0.intoArray(accumulator, a + c);
             o1.intoArray(accumulator, a + headDim + c);
@@ -260,20 +348,25 @@ final class VectorPagedAttention extends PagedAttention {
         }
     }
 
-    private void accumulateFour(long at, int h, int valid) {
+    private void accumulateFour(int h, int valid) {
         int w = h * blockSize;
         int a = h * headDim;
         for (int c = 0; c < headDim; c += LANES) {
-            FloatVector o0 = rescaled(a, c, h);
-            FloatVector o1 = rescaled(a + headDim, c, h + 1);
-            FloatVector o2 = rescaled(a + 2 * headDim, c, h + 2);
-            FloatVector o3 = rescaled(a + 3 * headDim, c, h + 3);
+            FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c).mul(rescale[h]);
+            FloatVector o1 =
+                    FloatVector.fromArray(FLOATS, accumulator, a + headDim + c).mul(rescale[h + 1]);
+            FloatVector o2 = FloatVector.fromArray(FLOATS, accumulator, a + 2 * headDim + c)
+                    .mul(rescale[h + 2]);
+            FloatVector o3 = FloatVector.fromArray(FLOATS, accumulator, a + 3 * headDim + c)
+                    .mul(rescale[h + 3]);
             for (int t = 0; t < valid; t++) {
-                FloatVector v = valueChunk(at, t, c);
-                o0 = weight(w + t).fma(v, o0);
-                o1 = weight(w + blockSize + t).fma(v, o1);
-                o2 = weight(w + 2 * blockSize + t).fma(v, o2);
-                o3 = weight(w + 3 * blockSize + t).fma(v, o3);
+                FloatVector v = FloatVector.fromArray(FLOATS, values, t * headDim + c);
+                o0 = FloatVector.broadcast(FLOATS, weights[w + t]).fma(v, o0);
+                o1 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]).fma(v, o1);
+                o2 = FloatVector.broadcast(FLOATS, weights[w + 2 * blockSize + t])
+                        .fma(v, o2);
+                o3 = FloatVector.broadcast(FLOATS, weights[w + 3 * blockSize + t])
+                        .fma(v, o3);
             }
             o0.intoArray(accumulator, a + c);
             o1.intoArray(accumulator, a + headDim + c);
@@ -282,97 +375,51 @@ final class VectorPagedAttention extends PagedAttention {
         }
     }
 
-    private void accumulateTwo(long at, int h, int valid) {
+    private void accumulateTwo(int h, int valid) {
         int w = h * blockSize;
         int a = h * headDim;
         for (int c = 0; c < headDim; c += LANES) {
-            FloatVector o0 = rescaled(a, c, h);
-            FloatVector o1 = rescaled(a + headDim, c, h + 1);
+            FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c).mul(rescale[h]);
+            FloatVector o1 =
+                    FloatVector.fromArray(FLOATS, accumulator, a + headDim + c).mul(rescale[h + 1]);
             for (int t = 0; t < valid; t++) {
-                FloatVector v = valueChunk(at, t, c);
-                o0 = weight(w + t).fma(v, o0);
-                o1 = weight(w + blockSize + t).fma(v, o1);
+                FloatVector v = FloatVector.fromArray(FLOATS, values, t * headDim + c);
+                o0 = FloatVector.broadcast(FLOATS, weights[w + t]).fma(v, o0);
+                o1 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]).fma(v, o1);
             }
             o0.intoArray(accumulator, a + c);
             o1.intoArray(accumulator, a + headDim + c);
         }
     }
 
-    private void accumulateOne(long at, int h, int valid) {
+    private void accumulateOne(int h, int valid) {
         int w = h * blockSize;
         int a = h * headDim;
         for (int c = 0; c < headDim; c += LANES) {
-            FloatVector o0 = rescaled(a, c, h);
+            FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c).mul(rescale[h]);
             for (int t = 0; t < valid; t++) {
-                o0 = weight(w + t).fma(valueChunk(at, t, c), o0);
+                FloatVector v = FloatVector.fromArray(FLOATS, values, t * headDim + c);
+                o0 = FloatVector.broadcast(FLOATS, weights[w + t]).fma(v, o0);
             }
             o0.intoArray(accumulator, a + c);
         }
     }
 
-    private FloatVector broadcast(int queryIndex) {
-        return FloatVector.broadcast(FLOATS, scaledQuery[queryIndex]);
-    }
-
-    private FloatVector weight(int index) {
-        return FloatVector.broadcast(FLOATS, weights[index]);
-    }
-
-    private FloatVector rescaled(int row, int c, int head) {
-        return FloatVector.fromArray(FLOATS, accumulator, row + c).mul(rescale[head]);
-    }
-
-    /** The scales of K dimensions {@code g .. g + scaleGroup} for tokens {@code c ..}: ones for the float types. */
-    private FloatVector keyScale(long at, int g, int c) {
-        return switch (type) {
-            case F32, F16 -> FloatVector.broadcast(FLOATS, 1f);
-            case Q8_0 ->
-                halfToFloat(ShortVector.fromMemorySegment(
-                        HALVES, pool, at + keyScales + 2L * ((g / Q8_BLOCK) * blockSize + c), ORDER));
-        };
-    }
-
-    /** K dimension {@code d} of tokens {@code c .. c + LANES} as floats. */
-    private FloatVector keyChunk(long at, int d, int c, FloatVector scale) {
-        long element = (long) d * blockSize + c;
-        return switch (type) {
-            case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4 * element, ORDER);
-            case F16 -> halfToFloat(ShortVector.fromMemorySegment(HALVES, pool, at + 2 * element, ORDER));
-            case Q8_0 ->
-                quantsToFloat(ByteVector.fromMemorySegment(QUANTS, pool, at + element, ORDER))
-                        .mul(scale);
-        };
-    }
-
-    /** V dimensions {@code c .. c + LANES} of token {@code t} as floats. */
-    private FloatVector valueChunk(long at, int t, int c) {
-        long row = at + t * rowBytes;
-        return switch (type) {
-            case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, row + 4L * c, ORDER);
-            case F16 -> halfToFloat(ShortVector.fromMemorySegment(HALVES, pool, row + 2L * c, ORDER));
-            case Q8_0 -> {
-                long q8 = row + (long) (c / Q8_BLOCK) * Q8_BLOCK_BYTES;
-                float scale = Float.float16ToFloat(pool.get(SHORT, q8));
-                yield quantsToFloat(ByteVector.fromMemorySegment(QUANTS, pool, q8 + 2 + c % Q8_BLOCK, ORDER))
-                        .mul(scale);
-            }
-        };
-    }
-
-    private static FloatVector quantsToFloat(ByteVector quants) {
-        return (FloatVector) quants.convertShape(VectorOperators.B2F, FLOATS, 0);
-    }
-
     /**
-     * Exact F16 to F32 conversion of every finite half (the write path stores no others). The sign-extended half
-     * shifted left by 13 has the sign in bit 31, three copies of it in bits 30..28, then the 5-bit exponent and the
-     * 10-bit mantissa exactly where a float keeps the low bits of its exponent and the top of its mantissa; clearing
-     * bits 30..28 and multiplying by 2^112 rebiases the exponent (15 to 127). Subnormal halves land on subnormal floats
-     * and scale exactly too.
+     * Converts {@code count} (a multiple of the lanes) F16 values at {@code offset} to floats in {@code out}, exactly
+     * for every finite half (the write path stores no others). The sign-extended half shifted left by 13 has the sign
+     * in bit 31, three copies of it in bits 30..28, then the 5-bit exponent and the 10-bit mantissa exactly where a
+     * float keeps the low bits of its exponent and the top of its mantissa; clearing bits 30..28 and multiplying by
+     * 2^112 rebiases the exponent (15 to 127). Subnormal halves land on subnormal floats and scale exactly too.
      */
-    static FloatVector halfToFloat(ShortVector halves) {
-        IntVector bits = (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
-        bits = bits.lanewise(VectorOperators.LSHL, 13).and(HALF_SIGN_AND_MAGNITUDE);
-        return ((FloatVector) bits.reinterpretAsFloats()).mul(HALF_EXPONENT_BIAS_FIX);
+    static void halvesToFloats(MemorySegment segment, long offset, float[] out, int at, int count) {
+        for (int i = 0; i < count; i += LANES) {
+            ShortVector halves = ShortVector.fromMemorySegment(HALVES, segment, offset + 2L * i, ORDER);
+            IntVector bits = (IntVector) halves.convertShape(VectorOperators.S2I, INTS, 0);
+            bits = bits.lanewise(VectorOperators.LSHL, 13).and(HALF_SIGN_AND_MAGNITUDE);
+            ((FloatVector) bits.reinterpretAsFloats())
+                    .mul(HALF_EXPONENT_BIAS_FIX)
+                    .intoArray(out, at + i);
+        }
     }
 }
