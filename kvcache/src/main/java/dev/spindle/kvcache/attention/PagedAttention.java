@@ -273,12 +273,15 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             float previousMax = runningMax[h];
             float max = Math.max(previousMax, rowMax(row));
             rescale[h] = previousMax == Float.NEGATIVE_INFINITY ? 0f : Exp.exp(previousMax - max);
-            exponentiate(row, max);
+            runningMax[h] = max;
+        }
+        exponentiate(runningMax);
+        for (int h = 0; h < group; h++) {
+            int row = h * blockSize;
             if (valid < blockSize) {
                 Arrays.fill(weights, row + valid, row + blockSize, 0f);
             }
             foldSums(row, rescale[h]);
-            runningMax[h] = max;
         }
     }
 
@@ -291,8 +294,8 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
     /** The largest of {@code weights[row .. row + blockSize)}. */
     abstract float rowMax(int row);
 
-    /** Replaces {@code weights[row .. row + blockSize)} by {@code Exp.exp(weight - max)}. */
-    abstract void exponentiate(int row, float max);
+    /** Replaces every weight of row {@code h} by {@code Exp.exp(weight - maxima[h])}, for all rows of the group. */
+    abstract void exponentiate(float[] maxima);
 
     /** {@code sums[row + t] = fma(sums[row + t], rescale, weights[row + t])} for every offset {@code t}. */
     abstract void foldSums(int row, float rescale);

@@ -48,9 +48,11 @@ final class ScalarPagedAttention extends PagedAttention {
     }
 
     @Override
-    void exponentiate(int row, float max) {
-        for (int t = 0; t < blockSize; t++) {
-            weights[row + t] = Exp.exp(weights[row + t] - max);
+    void exponentiate(float[] maxima) {
+        for (int h = 0; h < group; h++) {
+            for (int t = 0; t < blockSize; t++) {
+                weights[h * blockSize + t] = Exp.exp(weights[h * blockSize + t] - maxima[h]);
+            }
         }
     }
 

@@ -52,7 +52,6 @@ final class VectorPagedAttention extends PagedAttention {
 
     private final MemorySegment pool;
     private final KvType type;
-    private final long rowBytes;
     /** {@code [headDim][blockSize]}: the current block's K as floats, transposed as stored. */
     private final float[] keys;
     /** {@code [blockSize][headDim]}: the current block's V as floats (valid tokens only). */
@@ -64,7 +63,6 @@ final class VectorPagedAttention extends PagedAttention {
         super(memory, queryHeads, scale);
         this.pool = memory.segment();
         this.type = layout.shape().type();
-        this.rowBytes = layout.rowBytes();
         this.keys = new float[headDim * blockSize];
         this.values = new float[blockSize * headDim];
         this.keyScales = new float[Math.max(1, headDim / Q8_BLOCK) * blockSize];
@@ -104,14 +102,18 @@ final class VectorPagedAttention extends PagedAttention {
     /** Q8_0 K: the scales of the head block to floats, then every quant times its token's scale of its group. */
     private void keysFromQ8(long at) {
         halvesToFloats(pool, at + layout.keyScalesOffset(), keyScales, 0, keyScales.length);
-        for (int d = 0; d < headDim; d++) {
-            int scaleRow = (d / Q8_BLOCK) * blockSize;
-            for (int c = 0; c < blockSize; c += LANES) {
-                FloatVector quants =
-                        (FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, at + (long) d * blockSize + c, ORDER)
-                                .convertShape(VectorOperators.B2F, FLOATS, 0);
-                quants.mul(FloatVector.fromArray(FLOATS, keyScales, scaleRow + c))
-                        .intoArray(keys, d * blockSize + c);
+        int groups = headDim / Q8_BLOCK;
+        int groupElements = Q8_BLOCK * blockSize;
+        for (int g = 0; g < groups; g++) {
+            int scaleRow = g * blockSize;
+            int first = g * groupElements;
+            // Element (d, t) of the group sits at d * blockSize + t; its scale at scaleRow + t.
+            for (int i = 0, t = 0; i < groupElements; i += LANES, t = t + LANES == blockSize ? 0 : t + LANES) {
+                int element = first + i;
+                FloatVector quants = (FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, at + element, ORDER)
+                        .convertShape(VectorOperators.B2F, FLOATS, 0);
+                quants.mul(FloatVector.fromArray(FLOATS, keyScales, scaleRow + t))
+                        .intoArray(keys, element);
             }
         }
     }
@@ -218,35 +220,45 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     @Override
-    void exponentiate(int row, float max) {
-        expMinus(weights, row, blockSize, max);
+    void exponentiate(float[] maxima) {
+        expMinus(weights, maxima, group, blockSize);
     }
 
     /**
-     * Replaces {@code values[from .. from + count)} by {@code exp(value - subtrahend)}, each lane exactly as
-     * {@link Exp#exp(float)} computes it (same constants, same operations); {@code count} is a multiple of the lanes.
+     * Replaces each of the {@code rows} rows of {@code length} values (a multiple of the lanes) by {@code exp(value -
+     * subtrahends[row])}, each lane exactly as {@link Exp#exp(float)} computes it: same constants, same operations.
      */
-    static void expMinus(float[] values, int from, int count, float subtrahend) {
-        for (int i = from; i < from + count; i += LANES) {
-            FloatVector x = FloatVector.fromArray(FLOATS, values, i)
-                    .sub(subtrahend)
-                    .max(Exp.LOWEST)
-                    .min(Exp.HIGHEST);
-            FloatVector rounded = x.fma(Exp.LOG2_E, Exp.ROUNDER);
-            FloatVector n = rounded.sub(Exp.ROUNDER);
-            IntVector exponent = ((IntVector) rounded.reinterpretAsInts()).sub(Exp.ROUNDER_BITS);
-            FloatVector r = n.fma(FloatVector.broadcast(FLOATS, -Exp.LN2_HIGH), x);
-            r = n.fma(FloatVector.broadcast(FLOATS, -Exp.LN2_LOW), r);
-            FloatVector p = r.fma(Exp.C7, Exp.C6);
-            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C5));
-            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C4));
-            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C3));
-            p = p.fma(r, FloatVector.broadcast(FLOATS, Exp.C2));
-            p = p.fma(r, FloatVector.broadcast(FLOATS, 1f));
-            p = p.fma(r, FloatVector.broadcast(FLOATS, 1f));
-            FloatVector twoToN = (FloatVector)
-                    exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            p.mul(twoToN).intoArray(values, i);
+    static void expMinus(float[] values, float[] subtrahends, int rows, int length) {
+        FloatVector minusLn2High = FloatVector.broadcast(FLOATS, -Exp.LN2_HIGH);
+        FloatVector minusLn2Low = FloatVector.broadcast(FLOATS, -Exp.LN2_LOW);
+        FloatVector c5 = FloatVector.broadcast(FLOATS, Exp.C5);
+        FloatVector c4 = FloatVector.broadcast(FLOATS, Exp.C4);
+        FloatVector c3 = FloatVector.broadcast(FLOATS, Exp.C3);
+        FloatVector c2 = FloatVector.broadcast(FLOATS, Exp.C2);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int row = 0; row < rows; row++) {
+            float subtrahend = subtrahends[row];
+            for (int i = row * length; i < (row + 1) * length; i += LANES) {
+                FloatVector x = FloatVector.fromArray(FLOATS, values, i)
+                        .sub(subtrahend)
+                        .max(Exp.LOWEST)
+                        .min(Exp.HIGHEST);
+                FloatVector rounded = x.fma(Exp.LOG2_E, Exp.ROUNDER);
+                FloatVector n = rounded.sub(Exp.ROUNDER);
+                IntVector exponent = ((IntVector) rounded.reinterpretAsInts()).sub(Exp.ROUNDER_BITS);
+                FloatVector r = n.fma(minusLn2High, x);
+                r = n.fma(minusLn2Low, r);
+                FloatVector p = r.fma(Exp.C7, Exp.C6);
+                p = p.fma(r, c5);
+                p = p.fma(r, c4);
+                p = p.fma(r, c3);
+                p = p.fma(r, c2);
+                p = p.fma(r, one);
+                p = p.fma(r, one);
+                FloatVector twoToN = (FloatVector)
+                        exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+                p.mul(twoToN).intoArray(values, i);
+            }
         }
     }
 
@@ -286,17 +298,19 @@ final class VectorPagedAttention extends PagedAttention {
         }
     }
 
-    /** Q8_0 V rows: each group of 32 quants times its F16 scale. */
+    /**
+     * Q8_0 V rows: each group of 32 quants times its F16 scale. The rows of a head block follow each other, so its
+     * first {@code valid} rows are simply its first {@code valid * headDim / 32} Q8_0 blocks.
+     */
     private void valuesFromQ8(long at, int valid) {
-        for (int t = 0; t < valid; t++) {
-            for (int g = 0; g < headDim / Q8_BLOCK; g++) {
-                long q8 = at + t * rowBytes + (long) g * Q8_BLOCK_BYTES;
-                float scale = Float.float16ToFloat(pool.get(SHORT, q8));
-                for (int c = 0; c < Q8_BLOCK; c += LANES) {
-                    FloatVector quants = (FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, q8 + 2 + c, ORDER)
-                            .convertShape(VectorOperators.B2F, FLOATS, 0);
-                    quants.mul(scale).intoArray(values, t * headDim + g * Q8_BLOCK + c);
-                }
+        int blocks = valid * headDim / Q8_BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long q8 = at + (long) b * Q8_BLOCK_BYTES;
+            float scale = Float.float16ToFloat(pool.get(SHORT, q8));
+            for (int c = 0; c < Q8_BLOCK; c += LANES) {
+                FloatVector quants = (FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, q8 + 2 + c, ORDER)
+                        .convertShape(VectorOperators.B2F, FLOATS, 0);
+                quants.mul(scale).intoArray(values, b * Q8_BLOCK + c);
             }
         }
     }
