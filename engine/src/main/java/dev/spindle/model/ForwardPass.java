@@ -8,6 +8,7 @@ import dev.spindle.quant.parallel.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicInteger;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * The transformer forward pass over a ragged batch ({@link ForwardBatch}): every token of the batch goes through each
@@ -44,6 +45,7 @@ public final class ForwardPass implements AutoCloseable {
     private final boolean ownsPool;
     private final MatMul matmul;
     private final AttentionJob attentionJob;
+    private final SwigluJob swigluJob = new SwigluJob();
 
     /**
      * A forward pass on its own pool of {@code threads} threads (the caller's included), closed with it.
@@ -161,7 +163,7 @@ public final class ForwardPass implements AutoCloseable {
     private void feedForwardBlock(LayerWeights w, int n) {
         rmsnorm(xb, x, w.ffnNorm(), n, config.dim());
         matmul(xb, n, w.wGate(), gate, w.wUp(), up, null, null);
-        swiglu(gate, up, n * config.ffnDim());
+        swiglu(n);
         matmul(gate, n, w.wDown(), xb, null, null, null, null);
         addInPlace(x, xb, n * config.dim());
     }
@@ -294,11 +296,33 @@ public final class ForwardPass implements AutoCloseable {
         }
     }
 
-    /** {@code gate = silu(gate) * up}, with {@code silu(g) = g / (1 + e^-g)}. */
-    private static void swiglu(float[] gate, float[] up, int length) {
-        for (int i = 0; i < length; i++) {
-            float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+    /** {@code gate = silu(gate) * up}, {@code silu(g) = g * sigmoid(g)}, shared by the pool a token at a time. */
+    private void swiglu(int n) {
+        swigluJob.tokens = n;
+        swigluJob.next.set(0);
+        pool.run(swigluJob);
+    }
+
+    private final class SwigluJob implements WorkerPool.Job {
+        final AtomicInteger next = new AtomicInteger();
+        int tokens;
+
+        @Override
+        public void run(int worker, int workers) {
+            int width = config.ffnDim();
+            int vectorEnd = width - width % VectorMath.F.length();
+            for (int t = next.getAndIncrement(); t < tokens; t = next.getAndIncrement()) {
+                int base = t * width;
+                for (int i = 0; i < vectorEnd; i += VectorMath.F.length()) {
+                    VectorMath.swiglu(
+                                    FloatVector.fromArray(VectorMath.F, gate, base + i),
+                                    FloatVector.fromArray(VectorMath.F, up, base + i))
+                            .intoArray(gate, base + i);
+                }
+                for (int i = vectorEnd; i < width; i++) {
+                    gate[base + i] = VectorMath.swiglu(gate[base + i], up[base + i]);
+                }
+            }
         }
     }
 

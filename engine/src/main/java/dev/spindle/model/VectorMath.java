@@ -68,6 +68,24 @@ final class VectorMath {
         return p.mul((FloatVector) bits.reinterpretAsFloats());
     }
 
+    /**
+     * {@code silu(g) * u = g * sigmoid(g) * u} lane by lane, with {@code sigmoid} from {@code e = exp(-|g|)}: {@code
+     * 1 / (1 + e)} for {@code g >= 0}, {@code e / (1 + e)} below, so {@link #expNonPositive} serves both signs.
+     */
+    static FloatVector swiglu(FloatVector g, FloatVector u) {
+        FloatVector e = expNonPositive(g.abs().neg());
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        FloatVector numerator = e.blend(one, g.compare(VectorOperators.GE, 0f));
+        return g.mul(numerator.div(one.add(e))).mul(u);
+    }
+
+    /** The scalar twin of {@link #swiglu(FloatVector, FloatVector)}. */
+    static float swiglu(float g, float u) {
+        float e = expNonPositive(-Math.abs(g));
+        float numerator = g >= 0 ? 1f : e;
+        return g * (numerator / (1f + e)) * u;
+    }
+
     /** The scalar twin of {@link #expNonPositive}: the same operations, the same bits. */
     static float expNonPositive(float x) {
         x = Math.max(x, EXP_MIN);

@@ -9,6 +9,7 @@ final class GreedyDriver {
     private final ForwardBatch batch;
     private final int blocksPerSequence;
     private int banned = -1;
+    private long[] checksums = new long[0];
 
     GreedyDriver(ForwardPass forward, int maxBatchTokens, int maxSequences, int blocksPerSequence) {
         this.forward = forward;
@@ -39,6 +40,7 @@ final class GreedyDriver {
             }
         }
         int[][] out = new int[n][steps];
+        checksums = new long[n];
         int[] done = new int[n]; // prompt tokens cached so far
         int[] generated = new int[n];
         int[] seqIndex = new int[n];
@@ -68,9 +70,20 @@ final class GreedyDriver {
                 if (seqIndex[s] >= 0 && batch.logitsRow(seqIndex[s]) >= 0 && generated[s] < steps) {
                     int row = batch.logitsRow(seqIndex[s]);
                     out[s][generated[s]++] = argMax(logits, row * vocab, vocab, banned);
+                    for (int i = 0; i < vocab; i++) {
+                        checksums[s] = checksums[s] * 31 + Float.floatToRawIntBits(logits[row * vocab + i]);
+                    }
                 }
             }
         }
+    }
+
+    /**
+     * For each sequence of the last {@link #run}, a hash of the bits of every logit it was given: equal hashes mean
+     * (but for a collision) bit-identical logits at every step.
+     */
+    long[] checksums() {
+        return checksums.clone();
     }
 
     static int argMax(float[] values, int offset, int length) {

@@ -19,16 +19,22 @@ class StoriesLlamaCppTest {
             "One day, a big bird flew over the house. It saw a cat on the roof and said",
             "Sue");
 
-    @Test
-    void first128GreedyTokensEqualLlamaCpps() throws Exception {
-        Path path = StoriesForwardTest.stories();
+    /** The prompts as llama.cpp tokenizes them, BOS first. */
+    static List<int[]> prompts() {
         List<int[]> prompts = new ArrayList<>();
-        for (int[] ids : LlamaOracle.tokenize(path, PROMPTS)) {
+        for (int[] ids : LlamaOracle.tokenize(StoriesForwardTest.stories(), PROMPTS)) {
             int[] withBos = new int[ids.length + 1];
             withBos[0] = 1;
             System.arraycopy(ids, 0, withBos, 1, ids.length);
             prompts.add(withBos);
         }
+        return prompts;
+    }
+
+    @Test
+    void first128GreedyTokensEqualLlamaCpps() throws Exception {
+        Path path = StoriesForwardTest.stories();
+        List<int[]> prompts = prompts();
         LlamaOracle.Batch oracle = LlamaOracle.batch();
         List<LlamaOracle.Pending<int[]>> expected = new ArrayList<>();
         for (int[] prompt : prompts) {

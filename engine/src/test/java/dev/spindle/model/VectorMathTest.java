@@ -31,6 +31,28 @@ class VectorMathTest {
     }
 
     @Test
+    void swigluTwinsAgreeAndFollowTheDefinition() {
+        SplittableRandom random = new SplittableRandom(2);
+        float[] g = new float[8];
+        float[] u = new float[8];
+        float[] out = new float[8];
+        for (int i = 0; i < 50_000; i++) {
+            for (int l = 0; l < 8; l++) {
+                g[l] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(-2, 3)));
+                u[l] = (float) random.nextGaussian();
+            }
+            VectorMath.swiglu(FloatVector.fromArray(VectorMath.F, g, 0), FloatVector.fromArray(VectorMath.F, u, 0))
+                    .intoArray(out, 0);
+            for (int l = 0; l < 8; l++) {
+                float scalar = VectorMath.swiglu(g[l], u[l]);
+                assertEquals(Float.floatToIntBits(scalar), Float.floatToIntBits(out[l]), "swiglu(" + g[l] + ")");
+                double exact = g[l] / (1 + Math.exp(-(double) g[l])) * u[l];
+                assertEquals(exact, scalar, 1e-6 * Math.max(1, Math.abs(exact)), "swiglu(" + g[l] + ", " + u[l] + ")");
+            }
+        }
+    }
+
+    @Test
     void expIsWithinTwoUlpOfMathExp() {
         for (float x = 0; x >= -87f; x -= 0.000731f) {
             double exact = Math.exp(x);

@@ -179,21 +179,37 @@ final class KQuantMath {
     }
 
     /**
-     * Scale {@code j} (0..7) of a Q4_K/Q5_K super-block in the low byte, its minimum in the next byte. The 12 bytes
-     * hold eight 6-bit scales and eight 6-bit minimums: for {@code j < 4} the low six bits of bytes {@code j} and
-     * {@code j + 4}; for {@code j >= 4} the nibbles of byte {@code j + 4} with the top two bits of bytes {@code j - 4}
-     * and {@code j} above them.
+     * The eight 6-bit scales of a Q4_K/Q5_K super-block, scale {@code j} in byte {@code j} of the result. The 12
+     * bytes at {@code at} hold eight 6-bit scales and eight 6-bit minimums: for {@code j < 4} the low six bits of
+     * bytes {@code j} (scale) and {@code j + 4} (minimum); for {@code j >= 4} the low (scale) and high (minimum)
+     * nibbles of byte {@code j + 4}, with the top two bits of bytes {@code j - 4} (scale) and {@code j} (minimum)
+     * above them. Read as three little-endian words, every byte at once.
      */
-    static int scaleAndMin(MemorySegment w, long scales, int j) {
-        if (j < 4) {
-            int sc = w.get(TypeKernels.BYTE, scales + j) & 63;
-            int m = w.get(TypeKernels.BYTE, scales + j + 4) & 63;
-            return sc | (m << 8);
-        }
-        int packed = w.get(TypeKernels.BYTE, scales + j + 4) & 0xff;
-        int sc = (packed & 0xf) | (((w.get(TypeKernels.BYTE, scales + j - 4) & 0xff) >>> 6) << 4);
-        int m = (packed >>> 4) | (((w.get(TypeKernels.BYTE, scales + j) & 0xff) >>> 6) << 4);
-        return sc | (m << 8);
+    static long scales(MemorySegment w, long at) {
+        int q0 = w.get(TypeKernels.LE_INT, at);
+        int q2 = w.get(TypeKernels.LE_INT, at + 8);
+        int low = q0 & 0x3f3f3f3f;
+        int high = (q2 & 0x0f0f0f0f) | ((q0 >>> 2) & 0x30303030);
+        return (low & 0xffffffffL) | ((long) high << 32);
+    }
+
+    /** The eight 6-bit minimums of a Q4_K/Q5_K super-block, minimum {@code j} in byte {@code j} ({@link #scales}). */
+    static long mins(MemorySegment w, long at) {
+        int q1 = w.get(TypeKernels.LE_INT, at + 4);
+        int q2 = w.get(TypeKernels.LE_INT, at + 8);
+        int low = q1 & 0x3f3f3f3f;
+        int high = ((q2 >>> 4) & 0x0f0f0f0f) | ((q1 >>> 2) & 0x30303030);
+        return (low & 0xffffffffL) | ((long) high << 32);
+    }
+
+    /** Byte {@code j} of a word from {@link #scales} or {@link #mins}. */
+    static int level(long packed, int j) {
+        return (int) (packed >>> (8 * j)) & 0xff;
+    }
+
+    /** Scale {@code j} of a super-block in the low byte, its minimum in the next ({@link #scales}). */
+    static int scaleAndMin(MemorySegment w, long at, int j) {
+        return level(scales(w, at), j) | (level(mins(w, at), j) << 8);
     }
 
     /** Packs eight 6-bit scales and minimums into the 12 bytes {@link #scaleAndMin} reads. */

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorOperators;
  * offset  size  field
  *      0     2  d           half-precision scale of the scales
  *      2     2  dmin        half-precision scale of the minimums
- *      4    12  scales[12]  eight 6-bit scales and eight 6-bit minimums ({@link KQuantMath#scaleAndMin})
+ *      4    12  scales[12]  eight 6-bit scales and eight 6-bit minimums ({@link KQuantMath#scales})
  *     16    32  qh[32]      fifth bits: bit 2c of qh[l] belongs to weight 64c + l, bit 2c + 1 to 64c + 32 + l
  *     48   128  qs[128]     low four bits, as in Q4_K: run c holds sub-block 2c low and 2c + 1 high
  * </pre>
@@ -131,50 +131,40 @@ final class Q5_KKernels extends TypeKernels {
             int count,
             float[] lanes) {
         int blocks = blocks(count);
-        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
+        FloatVector acc = FloatVector.zero(F);
         float correction = 0;
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            superBlock(w, o, x, xOffset + b * BLOCK, lanes);
+            float d = Lanes.half(w, o);
             float dmin = Lanes.half(w, o + 2);
+            long scales = KQuantMath.scales(w, o + 4);
+            long mins = KQuantMath.mins(w, o + 4);
+            int xo = xOffset + b * BLOCK;
+            // Rolled loops, as in Q4_K: C2's inlining budget.
             for (int c = 0; c < 4; c++) {
+                long qs = o + 48 + 32 * c;
+                int xc = xo + 64 * c;
+                FloatVector lo = FloatVector.zero(F);
+                FloatVector hi = FloatVector.zero(F);
+                for (int k = 0; k < 32; k += 8) {
+                    IntVector v = Lanes.unsignedBytes(w, qs + k);
+                    IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
+                    lo = Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).fma(FloatVector.fromArray(F, x, xc + k), lo);
+                    hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
+                            .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
+                }
+                acc = lo.fma(FloatVector.broadcast(F, d * KQuantMath.level(scales, 2 * c)), acc);
+                acc = hi.fma(FloatVector.broadcast(F, d * KQuantMath.level(scales, 2 * c + 1)), acc);
                 int g = sumsOffset + 16 * b + 4 * c;
-                float m0 = dmin * (KQuantMath.scaleAndMin(w, o + 4, 2 * c) >>> 8);
-                float m1 = dmin * (KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1) >>> 8);
+                float m0 = dmin * KQuantMath.level(mins, 2 * c);
+                float m1 = dmin * KQuantMath.level(mins, 2 * c + 1);
                 correction += m0 * sums[g];
                 correction += m0 * sums[g + 1];
                 correction += m1 * sums[g + 2];
                 correction += m1 * sums[g + 3];
             }
         }
-        return Lanes.sumStored(lanes) - correction;
-    }
-
-    /**
-     * The vector part of one super-block, added to the accumulator kept in {@code lanes}. A method of its own, too
-     * large for C2 to inline into {@link #dotVector}: a kernel over a whole row in one method exceeds C2's inlining
-     * budget, and whatever it then fails to inline passes its vectors boxed on the heap. The accumulator crosses
-     * the call through memory, exactly, so the order of operations is that of one long loop.
-     */
-    private static void superBlock(MemorySegment w, long o, float[] x, int xo, float[] lanes) {
-        float d = Lanes.half(w, o);
-        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
-        for (int c = 0; c < 4; c++) {
-            long qs = o + 48 + 32 * c;
-            int xc = xo + 64 * c;
-            FloatVector lo = FloatVector.zero(F);
-            FloatVector hi = FloatVector.zero(F);
-            for (int k = 0; k < 32; k += 8) {
-                IntVector v = Lanes.unsignedBytes(w, qs + k);
-                IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
-                lo = Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).fma(FloatVector.fromArray(F, x, xc + k), lo);
-                hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
-                        .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
-            }
-            acc = lo.fma(FloatVector.broadcast(F, d * (KQuantMath.scaleAndMin(w, o + 4, 2 * c) & 0xff)), acc);
-            acc = hi.fma(FloatVector.broadcast(F, d * (KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1) & 0xff)), acc);
-        }
-        acc.intoArray(lanes, 0);
+        return Lanes.sum(acc, lanes) - correction;
     }
 
     @Override
@@ -184,6 +174,7 @@ final class Q5_KKernels extends TypeKernels {
             long o = offset + (long) b * BYTES;
             float d = Lanes.half(w, o);
             float dmin = Lanes.half(w, o + 2);
+            long mins = KQuantMath.mins(w, o + 4);
             for (int c = 0; c < 4; c++) {
                 int to = b * BLOCK + 64 * c;
                 for (int k = 0; k < 32; k += 8) {

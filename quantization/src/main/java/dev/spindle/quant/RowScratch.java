@@ -15,7 +15,8 @@ public final class RowScratch {
 
     final float[] q; // [cols] quants as floats, in block order; dense rows: the weights
     final float[] scales; // [blocks]
-    final int[] starts; // [blocks] element of the row where each block starts
+    final int[]
+            starts; // [blocks] element of the row where each block starts: b * 32 for blocks of 32, Q6_K's order for 16
     final float[] coefficients; // [cols / 16] subtracted: coefficient[g] * sum of x over group g
     final float[] lanes = new float[Lanes.N]; // the lanes of an accumulator, summed in a fixed order
     int blockLength; // 16 or 32; 0 for a dense row

@@ -20,28 +20,22 @@ final class TokenDots {
 
     /** {@code out[t * outStride + outIndex] = row · x[t]} for every token of {@code a}. */
     static void multiply(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
+        // One copy of the loop per block length, so that the length is a constant: C2 then unrolls the steps within
+        // a block; with the length read from the row it keeps a loop of two or four trips, with all its overhead.
         if (row.blockLength == 0) {
             dense(row, a, out, outIndex, outStride);
+        } else if (row.blockLength == 32) {
+            blocks32(row, a, out, outIndex, outStride);
         } else {
-            blocks(row, a, out, outIndex, outStride);
+            blocks16(row, a, out, outIndex, outStride);
         }
     }
 
     /** The dot product of a decoded quantized row with one token: the reference order every kernel keeps. */
     static float blocksOne(RowScratch row, float[] x, int xOffset, float[] sums, int sumsOffset) {
-        float[] q = row.q;
-        int length = row.blockLength;
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < row.blocks; b++) {
-            int qo = b * length;
-            int xo = xOffset + row.starts[b];
-            FloatVector s = FloatVector.zero(F);
-            for (int k = 0; k < length; k += N) {
-                s = FloatVector.fromArray(F, q, qo + k).fma(FloatVector.fromArray(F, x, xo + k), s);
-            }
-            acc = s.fma(FloatVector.broadcast(F, row.scales[b]), acc);
-        }
-        return Lanes.sum(acc, row.lanes) - correction(row, sums, sumsOffset);
+        return row.blockLength == 32
+                ? one32(row, x, xOffset, sums, sumsOffset)
+                : one16(row, x, xOffset, sums, sumsOffset);
     }
 
     /** {@code sum_g coefficient[g] * sums[g]}, in group order; 0 for formats without offsets or minimums. */
@@ -57,16 +51,46 @@ final class TokenDots {
         return c;
     }
 
+    private static float one32(RowScratch row, float[] x, int xOffset, float[] sums, int sumsOffset) {
+        float[] q = row.q;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < row.blocks; b++) {
+            // Blocks of 32 are in element order in every format that has them.
+            int at = b * 32;
+            FloatVector s = FloatVector.zero(F);
+            for (int k = 0; k < 32; k += N) {
+                s = FloatVector.fromArray(F, q, at + k).fma(FloatVector.fromArray(F, x, xOffset + at + k), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, row.scales[b]), acc);
+        }
+        return Lanes.sum(acc, row.lanes) - correction(row, sums, sumsOffset);
+    }
+
+    private static float one16(RowScratch row, float[] x, int xOffset, float[] sums, int sumsOffset) {
+        float[] q = row.q;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < row.blocks; b++) {
+            int qo = b * 16;
+            int xo = xOffset + row.starts[b];
+            FloatVector s = FloatVector.zero(F);
+            for (int k = 0; k < 16; k += N) {
+                s = FloatVector.fromArray(F, q, qo + k).fma(FloatVector.fromArray(F, x, xo + k), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, row.scales[b]), acc);
+        }
+        return Lanes.sum(acc, row.lanes) - correction(row, sums, sumsOffset);
+    }
+
     /**
      * Four tokens per pass: each quant vector loaded once for all four. The loops stay rolled in the source (C2
      * unrolls them): a kernel written out in full exceeds C2's inlining budget, and a vector passed to a call that
      * was not inlined is boxed on the heap.
      */
-    private static void blocks(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
+    private static void blocks32(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
         float[] x = a.x();
         float[] sums = a.sums();
         float[] q = row.q;
-        int length = row.blockLength;
+
         int cols = a.cols();
         int groups = a.groups();
         int tokens = a.tokens();
@@ -81,13 +105,61 @@ final class TokenDots {
             FloatVector acc2 = FloatVector.zero(F);
             FloatVector acc3 = FloatVector.zero(F);
             for (int b = 0; b < row.blocks; b++) {
-                int qo = b * length;
+                int qo = b * 32;
+                int xs = b * 32;
+                FloatVector s0 = FloatVector.zero(F);
+                FloatVector s1 = FloatVector.zero(F);
+                FloatVector s2 = FloatVector.zero(F);
+                FloatVector s3 = FloatVector.zero(F);
+                for (int k = 0; k < 32; k += N) {
+                    FloatVector w = FloatVector.fromArray(F, q, qo + k);
+                    s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + k), s0);
+                    s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + k), s1);
+                    s2 = w.fma(FloatVector.fromArray(F, x, x2 + xs + k), s2);
+                    s3 = w.fma(FloatVector.fromArray(F, x, x3 + xs + k), s3);
+                }
+                FloatVector scale = FloatVector.broadcast(F, row.scales[b]);
+                acc0 = s0.fma(scale, acc0);
+                acc1 = s1.fma(scale, acc1);
+                acc2 = s2.fma(scale, acc2);
+                acc3 = s3.fma(scale, acc3);
+            }
+            out[t * outStride + outIndex] = Lanes.sum(acc0, row.lanes) - correction(row, sums, t * groups);
+            out[(t + 1) * outStride + outIndex] = Lanes.sum(acc1, row.lanes) - correction(row, sums, (t + 1) * groups);
+            out[(t + 2) * outStride + outIndex] = Lanes.sum(acc2, row.lanes) - correction(row, sums, (t + 2) * groups);
+            out[(t + 3) * outStride + outIndex] = Lanes.sum(acc3, row.lanes) - correction(row, sums, (t + 3) * groups);
+        }
+        for (; t < tokens; t++) {
+            out[t * outStride + outIndex] = blocksOne(row, x, t * cols, sums, t * groups);
+        }
+    }
+
+    private static void blocks16(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
+        float[] x = a.x();
+        float[] sums = a.sums();
+        float[] q = row.q;
+
+        int cols = a.cols();
+        int groups = a.groups();
+        int tokens = a.tokens();
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            int x0 = t * cols;
+            int x1 = x0 + cols;
+            int x2 = x1 + cols;
+            int x3 = x2 + cols;
+            FloatVector acc0 = FloatVector.zero(F);
+            FloatVector acc1 = FloatVector.zero(F);
+            FloatVector acc2 = FloatVector.zero(F);
+            FloatVector acc3 = FloatVector.zero(F);
+            for (int b = 0; b < row.blocks; b++) {
+                int qo = b * 16;
                 int xs = row.starts[b];
                 FloatVector s0 = FloatVector.zero(F);
                 FloatVector s1 = FloatVector.zero(F);
                 FloatVector s2 = FloatVector.zero(F);
                 FloatVector s3 = FloatVector.zero(F);
-                for (int k = 0; k < length; k += N) {
+                for (int k = 0; k < 16; k += N) {
                     FloatVector w = FloatVector.fromArray(F, q, qo + k);
                     s0 = w.fma(FloatVector.fromArray(F, x, x0 + xs + k), s0);
                     s1 = w.fma(FloatVector.fromArray(F, x, x1 + xs + k), s1);

@@ -151,7 +151,7 @@ class MatMulTest {
         SplittableRandom random = new SplittableRandom(4);
         int rows = 64;
         int cols = 512;
-        GgmlType[] types = {GgmlType.Q4_0, GgmlType.Q6_K, GgmlType.F16};
+        GgmlType[] types = GgmlType.values();
         QuantizedMatrix[] w = new QuantizedMatrix[types.length];
         for (int i = 0; i < types.length; i++) {
             MemorySegment data =
@@ -175,9 +175,8 @@ class MatMulTest {
             long allocated = java.util.Arrays.stream(threads.getThreadAllocatedBytes(ids))
                             .sum()
                     - before;
-            // The first round warms up (class loading, JIT); the second must allocate nothing.
-            if (round == 1) {
-                assertTrue(allocated < 2000, allocated + " bytes allocated by 2000 products");
+            if (round == 2) {
+                assertTrue(allocated < 4000, allocated + " bytes allocated by 4000 products");
             }
         }
     }
