@@ -2,7 +2,6 @@ package dev.spindle.quant;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spindle.quant.parallel.WorkerPool;
 import java.lang.foreign.MemorySegment;
@@ -141,43 +140,6 @@ class MatMulTest {
         }
         for (int i = 0; i < one.length; i++) {
             assertEquals(Float.floatToRawIntBits(one[i]), Float.floatToRawIntBits(many[i]));
-        }
-    }
-
-    @Test
-    void aProductAllocatesNothingOnAnyThread() {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        SplittableRandom random = new SplittableRandom(4);
-        int rows = 64;
-        int cols = 512;
-        GgmlType[] types = GgmlType.values();
-        QuantizedMatrix[] w = new QuantizedMatrix[types.length];
-        for (int i = 0; i < types.length; i++) {
-            MemorySegment data =
-                    Samples.randomBytes(types[i], rows * cols, 0, random).asSlice(0, rows * types[i].bytesFor(cols));
-            w[i] = new QuantizedMatrix(types[i], rows, cols, data);
-        }
-        float[] x = Samples.gaussian(random, 6 * cols, 1.0);
-        float[] out = new float[6 * rows];
-        MatMul matmul = new MatMul(pool, 6, cols);
-        long[] ids = java.util.stream.LongStream.concat(
-                        java.util.stream.LongStream.of(Thread.currentThread().threadId()),
-                        java.util.Arrays.stream(pool.workerThreadIds()))
-                .toArray();
-        for (int round = 0; round < 2; round++) {
-            long before = java.util.Arrays.stream(threads.getThreadAllocatedBytes(ids))
-                    .sum();
-            for (int call = 0; call < 2000; call++) {
-                QuantizedMatrix m = w[call % types.length];
-                matmul.multiply(m, x, 1 + call % 6, out);
-            }
-            long allocated = java.util.Arrays.stream(threads.getThreadAllocatedBytes(ids))
-                            .sum()
-                    - before;
-            if (round == 2) {
-                assertTrue(allocated < 4000, allocated + " bytes allocated by 4000 products");
-            }
         }
     }
 
