@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.spindle.kvcache.KvCache;
 import dev.spindle.kvcache.memory.KvType;
 import dev.spindle.quant.GgmlType;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -19,10 +21,23 @@ import org.junit.jupiter.params.provider.MethodSource;
  * arithmetic: float against double, and the KV cache's storage. Tolerances, on the largest absolute difference of any
  * logit (logits here are of order 1 to 10): {@value #TOLERANCE_F32_CACHE} with K and V stored in F32, {@value
  * #TOLERANCE} with them in F16 (the default, as llama.cpp's).
+ *
+ * <p>Weight types whose products round the activations to 8 bits (Q4_K, Q5_K, Q6_K: llama.cpp's semantics, which
+ * the reference models) are compared differently. A difference {@code e} between the engine's float activation and
+ * the reference's double one moves the rounded value by a whole step {@code d} (1/127 of the block's largest
+ * activation) with probability about {@code e / d}: the same error on average, but in rare large jumps that the
+ * next layers carry on. Without such a flip the engine agrees to about 1e-6; with one, single logits move by up to
+ * 7% of the logits' RMS (measured: rms of the difference up to 2.1% of the logits' rms). So for these types the
+ * check is {@value #RELATIVE_RMS_ROUNDED}: the RMS of the difference over all logits relative to the RMS of the
+ * reference's logits. A wrong scale, minimum or sub-block order gives differences of the order of the logits.
  */
 class ReferenceAgreementTest {
     static final double TOLERANCE_F32_CACHE = 5e-4;
     static final double TOLERANCE = 5e-2;
+    static final double RELATIVE_RMS_ROUNDED = 5e-2;
+
+    /** The weight types whose products round the activations per block of 256 (KQuantActivations). */
+    static final Set<GgmlType> ROUNDED_ACTIVATIONS = EnumSet.of(GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
 
     static Stream<Arguments> models() {
         return SynthModels.all().stream().map(Arguments::of);
@@ -45,13 +60,23 @@ class ReferenceAgreementTest {
                     double tolerance = kv == KvType.F32 ? TOLERANCE_F32_CACHE : TOLERANCE;
                     float[] logits = engineLogits(model, kv, prompt);
                     double worst = 0;
+                    double differences = 0;
+                    double magnitudes = 0;
                     for (int i = 0; i < vocab; i++) {
-                        worst = Math.max(worst, Math.abs(logits[i] - expected[i]));
+                        double difference = logits[i] - expected[i];
+                        worst = Math.max(worst, Math.abs(difference));
+                        differences += difference * difference;
+                        magnitudes += expected[i] * expected[i];
                     }
-                    String what = "%s %s, %d tokens, %s cache: max |logit - reference| = %.2e"
-                            .formatted(variant, type, length, kv, worst);
+                    double relativeRms = Math.sqrt(differences / magnitudes);
+                    String what = "%s %s, %d tokens, %s cache: max |logit - reference| = %.2e, relative rms %.2e"
+                            .formatted(variant, type, length, kv, worst, relativeRms);
                     System.out.println(what);
-                    assertTrue(worst <= tolerance, what + " > " + tolerance);
+                    if (ROUNDED_ACTIVATIONS.contains(type)) {
+                        assertTrue(relativeRms <= RELATIVE_RMS_ROUNDED, what + " > " + RELATIVE_RMS_ROUNDED);
+                    } else {
+                        assertTrue(worst <= tolerance, what + " > " + tolerance);
+                    }
                 }
             }
         }

@@ -1,15 +1,22 @@
 package dev.spindle.model;
 
+import dev.spindle.quant.GgmlType;
+import dev.spindle.quant.KQuantActivations;
 import dev.spindle.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 
 /**
  * A plain, obviously-correct transformer forward pass to check the engine against: one sequence, every position
  * recomputed from scratch, no batching, no paging, no SIMD, scalar {@code double} arithmetic over weights
  * dequantized once with the scalar dequantizers. Slow and simple on purpose.
+ *
+ * <p>Activations enter a product as llama.cpp defines it for the weight type (ggml's {@code vec_dot_type}): for
+ * Q4_K, Q5_K and Q6_K they are rounded to 8 bits per block of 256 ({@link #roundedForKQuants}) before the product,
+ * which is otherwise exact.
  */
 final class ReferenceTransformer {
     private final ModelConfig config;
@@ -18,6 +25,7 @@ final class ReferenceTransformer {
     private final double[][] output; // [vocab][dim]
     private final double[] ropeFactors; // [ropeDims / 2] or null
     private final List<Layer> layers = new ArrayList<>();
+    private final IdentityHashMap<double[][], GgmlType> types = new IdentityHashMap<>(); // each matrix's file type
 
     private record Layer(
             double[] attnNorm,
@@ -195,7 +203,8 @@ final class ReferenceTransformer {
         }
     }
 
-    private static double[] multiply(double[][] w, double[] in) {
+    private double[] multiply(double[][] w, double[] in) {
+        in = roundedForKQuants(types.get(w), in);
         double[] out = new double[w.length];
         for (int r = 0; r < w.length; r++) {
             double sum = 0;
@@ -227,14 +236,38 @@ final class ReferenceTransformer {
         return out;
     }
 
-    private static double[][] matrix(QuantizedMatrix w) {
+    private double[][] matrix(QuantizedMatrix w) {
         double[][] out = new double[w.rows()][w.cols()];
+        types.put(out, w.type());
         float[] row = new float[w.cols()];
         for (int r = 0; r < w.rows(); r++) {
             w.type().kernels().dequantizeScalar(w.data(), r * w.rowBytes(), row, 0, w.cols());
             for (int c = 0; c < w.cols(); c++) {
                 out[r][c] = row[c];
             }
+        }
+        return out;
+    }
+
+    /**
+     * The activations a K-quant product (Q4_K, Q5_K, Q6_K) takes: as floats (the engine's activations are floats),
+     * rounded per block of 256 by llama.cpp's {@code quantize_row_q8_K} ({@link KQuantActivations#quantize}), then
+     * exactly {@code d * q}. Other types get {@code in} unchanged.
+     */
+    private static double[] roundedForKQuants(GgmlType type, double[] in) {
+        if (type != GgmlType.Q4_K && type != GgmlType.Q5_K && type != GgmlType.Q6_K) {
+            return in;
+        }
+        float[] x = new float[in.length];
+        for (int i = 0; i < in.length; i++) {
+            x[i] = (float) in[i];
+        }
+        float[] q = new float[in.length];
+        float[] d = new float[in.length / KQuantActivations.BLOCK];
+        KQuantActivations.quantize(x, 0, in.length, q, 0, d, 0);
+        double[] out = new double[in.length];
+        for (int i = 0; i < in.length; i++) {
+            out[i] = (double) d[i / KQuantActivations.BLOCK] * q[i];
         }
         return out;
     }

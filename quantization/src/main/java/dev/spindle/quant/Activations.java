@@ -13,6 +13,7 @@ public final class Activations {
     private final int maxTokens;
     private final int maxCols;
     private final float[] sums; // [tokens][groups]
+    private final KQuantActivations kquant; // the same tokens rounded for the K-quant products
     private float[] x; // [tokens][cols]
     private int tokens;
     private int cols;
@@ -26,6 +27,7 @@ public final class Activations {
         this.maxTokens = maxTokens;
         this.maxCols = maxCols;
         this.sums = new float[maxTokens * TypeKernels.groupCount(maxCols)];
+        this.kquant = new KQuantActivations(maxTokens, maxCols);
     }
 
     /** Takes {@code x} ({@code [tokens][cols]}, not copied: leave it unchanged until the products are done). */
@@ -44,6 +46,7 @@ public final class Activations {
         for (int t = 0; t < tokens; t++) {
             TypeKernels.groupSums(x, t * cols, cols, sums, t * groups);
         }
+        kquant.set(x, tokens, cols);
         return this;
     }
 
@@ -63,6 +66,11 @@ public final class Activations {
     /** Sums per token and group, {@code [tokens][groups]}. */
     float[] sums() {
         return sums;
+    }
+
+    /** The tokens rounded per super-block for the K-quant formats. */
+    KQuantActivations kquant() {
+        return kquant;
     }
 
     /** Groups of {@value TypeKernels#SUM_GROUP} per token. */

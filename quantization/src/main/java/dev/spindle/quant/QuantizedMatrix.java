@@ -49,7 +49,9 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
             throw new IllegalArgumentException("out holds " + out.length + " floats, not " + x.tokens() + " x " + rows);
         }
         TypeKernels kernels = type.kernels();
-        if (!Kernels.VECTOR) {
+        if (kernels instanceof KQuantKernels k && x.kquant().ready()) {
+            KQuantProducts.multiplyRows(k, this, x.kquant(), out, rowFrom, rowTo, scratch.kquantLanes);
+        } else if (!Kernels.VECTOR) {
             scalarRows(kernels, x, out, rowFrom, rowTo);
         } else if (x.tokens() == 1) {
             vectorRows(kernels, x, out, rowFrom, rowTo, scratch.lanes);

@@ -59,7 +59,9 @@ class MatMulTest {
             w.multiplyRows(one.set(xt, 1, cols), single, 0, rows, scratch);
             System.arraycopy(single, 0, alone, t * rows, rows);
             for (int r = 0; r < rows; r++) {
-                double[] reference = Samples.referenceDot(type, data, r * w.rowBytes(), xt, 0, cols);
+                double[] reference = type.kernels() instanceof KQuantKernels
+                        ? Samples.roundedReferenceDot(type, data, r * w.rowBytes(), xt, cols)
+                        : Samples.referenceDot(type, data, r * w.rowBytes(), xt, 0, cols);
                 assertEquals(reference[0], single[r], 2e-5 * reference[1] + 1e-30, type + " row " + r);
             }
         }
