@@ -85,7 +85,11 @@ abstract class KQuantKernels extends TypeKernels {
      * stored at {@code scalesAt} times the sums of the activation quants over each sub-block of 32.
      */
     static int minimumSum(MemorySegment w, long scalesAt, int[] sums, int at) {
-        long mins = KQuantMath.mins(w, scalesAt);
+        return minimumSum(KQuantMath.mins(w, scalesAt), sums, at);
+    }
+
+    /** {@link #minimumSum(MemorySegment, long, int[], int)} with the minimums already unpacked. */
+    static int minimumSum(long mins, int[] sums, int at) {
         int m = 0;
         for (int j = 0; j < 8; j++) {
             m += KQuantMath.level(mins, j) * sums[at + j];

@@ -255,10 +255,11 @@ final class Q4_KKernels extends KQuantKernels {
             accumulate(lanes, SUMS + 2 * Lanes.N, dw * d[dt + 2 * nb + b], 2 * Lanes.N);
             accumulate(lanes, SUMS + 3 * Lanes.N, dw * d[dt + 3 * nb + b], 3 * Lanes.N);
             float dmin = Lanes.half(w, o + 2);
-            min0 += (dmin * d[dt + b]) * minimumSum(w, o + 4, a.sums, st + 8 * b);
-            min1 += (dmin * d[dt + nb + b]) * minimumSum(w, o + 4, a.sums, st + nr + 8 * b);
-            min2 += (dmin * d[dt + 2 * nb + b]) * minimumSum(w, o + 4, a.sums, st + 2 * nr + 8 * b);
-            min3 += (dmin * d[dt + 3 * nb + b]) * minimumSum(w, o + 4, a.sums, st + 3 * nr + 8 * b);
+            long mins = KQuantMath.mins(w, o + 4);
+            min0 += (dmin * d[dt + b]) * minimumSum(mins, a.sums, st + 8 * b);
+            min1 += (dmin * d[dt + nb + b]) * minimumSum(mins, a.sums, st + nr + 8 * b);
+            min2 += (dmin * d[dt + 2 * nb + b]) * minimumSum(mins, a.sums, st + 2 * nr + 8 * b);
+            min3 += (dmin * d[dt + 3 * nb + b]) * minimumSum(mins, a.sums, st + 3 * nr + 8 * b);
         }
         out[token * outStride + outIndex] = laneSum(lanes, 0) - min0;
         out[(token + 1) * outStride + outIndex] = laneSum(lanes, Lanes.N) - min1;
