@@ -1,6 +1,7 @@
 package dev.spindle.model;
 
 import dev.spindle.quant.ActivationFormat;
+import dev.spindle.quant.KQuantActivations;
 import dev.spindle.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -16,8 +17,9 @@ import java.util.List;
  * <p>One rounding is part of the semantics, because llama.cpp defines it so: a product with weights of a format
  * whose {@link ActivationFormat} is 8-bit (Q8_0, Q4_0, Q5_0: {@code Q8_0}; Q4_1, Q5_1: {@code Q8_1}) first rounds
  * the activations, as floats, to 8 bits per block of 32 ({@link ActivationFormat#quantizeQ8}), and a block's minimum
- * {@code m} meets the rounded sum {@code s} of the activations' block. The rest is float64 math on the rounded
- * values.
+ * {@code m} meets the rounded sum {@code s} of the activations' block; with Q4_K, Q5_K and Q6_K weights ({@code
+ * Q8_K}) they are rounded per block of 256 ({@link KQuantActivations#quantize}). The rest is float64 math on the
+ * rounded values.
  */
 final class ReferenceTransformer {
     private final ModelConfig config;
@@ -234,7 +236,9 @@ final class ReferenceTransformer {
     private static double[] multiply(Weights w, double[] in) {
         double[] x = in;
         double[] blockSums = null;
-        if (w.format() != ActivationFormat.FLOAT) {
+        if (w.format() == ActivationFormat.Q8_K) {
+            x = roundedForKQuants(in);
+        } else if (w.format() != ActivationFormat.FLOAT) {
             // llama.cpp's rounding of the activations: x becomes d * q per block of 32.
             float[] f = new float[in.length];
             for (int c = 0; c < in.length; c++) {
@@ -321,5 +325,25 @@ final class ReferenceTransformer {
             }
         }
         return new Weights(out, format, minimums);
+    }
+
+    /**
+     * The activations a K-quant product (Q4_K, Q5_K, Q6_K) takes: as floats (the engine's activations are floats),
+     * rounded per block of 256 by llama.cpp's {@code quantize_row_q8_K} ({@link KQuantActivations#quantize}), then
+     * exactly {@code d * q}. Other types get {@code in} unchanged.
+     */
+    private static double[] roundedForKQuants(double[] in) {
+        float[] x = new float[in.length];
+        for (int i = 0; i < in.length; i++) {
+            x[i] = (float) in[i];
+        }
+        float[] q = new float[in.length];
+        float[] d = new float[in.length / KQuantActivations.BLOCK];
+        KQuantActivations.quantize(x, 0, in.length, q, 0, d, 0);
+        double[] out = new double[in.length];
+        for (int i = 0; i < in.length; i++) {
+            out[i] = (double) d[i / KQuantActivations.BLOCK] * q[i];
+        }
+        return out;
     }
 }

@@ -25,7 +25,12 @@ public enum ActivationFormat {
      * computed with the float {@code d} (before its rounding to half precision) and itself rounded to half
      * precision. The activations of Q4_1 and Q5_1 weights, whose minimum {@code m} contributes {@code m * s}.
      */
-    Q8_1;
+    Q8_1,
+    /**
+     * ggml's {@code block_q8_K}: per block of 256, a float scale and 8-bit quants ({@link KQuantActivations}). The
+     * activations of Q4_K, Q5_K and Q6_K weights.
+     */
+    Q8_K;
 
     /** Elements per block of the 8-bit formats. */
     public static final int BLOCK = 32;

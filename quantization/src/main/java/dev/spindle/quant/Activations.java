@@ -31,6 +31,7 @@ public final class Activations {
     private final float[] q8Sums; // [tokens][blocks] s
     private final int[] blockQuants = new int[ActivationFormat.BLOCK];
     private final boolean[] prepared = new boolean[ActivationFormat.values().length];
+    private final KQuantActivations kquant; // Q8_K
     private float[] x; // [tokens][cols]
     private int tokens;
     private int cols;
@@ -48,6 +49,7 @@ public final class Activations {
         this.q8 = new float[maxTokens * blocks * ActivationFormat.BLOCK];
         this.q8Scales = new float[maxTokens * blocks];
         this.q8Sums = new float[maxTokens * blocks];
+        this.kquant = new KQuantActivations(maxTokens, maxCols);
     }
 
     /**
@@ -92,6 +94,12 @@ public final class Activations {
                 // One rounding serves both: Q8_1 only adds the sums.
                 prepared[ActivationFormat.Q8_0.ordinal()] = true;
                 prepared[ActivationFormat.Q8_1.ordinal()] = true;
+            }
+            case Q8_K -> {
+                if (!kquant.set(x, tokens, cols).ready()) {
+                    throw new IllegalArgumentException(
+                            cols + " columns are not whole blocks of " + KQuantActivations.BLOCK);
+                }
             }
         }
         prepared[format.ordinal()] = true;
@@ -143,6 +151,11 @@ public final class Activations {
     /** Groups of {@value TypeKernels#SUM_GROUP} per token. */
     int groups() {
         return groups;
+    }
+
+    /** The tokens rounded per block of 256 ({@link ActivationFormat#Q8_K}). */
+    KQuantActivations kquant() {
+        return kquant;
     }
 
     /** 8-bit quants as floats, {@code [tokens][cols]}, each block in lane order. */

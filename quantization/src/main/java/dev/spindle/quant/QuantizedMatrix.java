@@ -55,7 +55,9 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
             throw new IllegalStateException(
                     type + " multiplies activations of form " + kernels.activationFormat() + ": prepare them first");
         }
-        if (!Kernels.VECTOR) {
+        if (kernels instanceof KQuantKernels k) {
+            KQuantProducts.multiplyRows(k, this, x.kquant(), out, rowFrom, rowTo, scratch.kquantLanes);
+        } else if (!Kernels.VECTOR) {
             scalarRows(kernels, x, out, rowFrom, rowTo, scratch.lanes);
         } else if (x.tokens() == 1) {
             vectorRows(kernels, x, out, rowFrom, rowTo, scratch.lanes);

@@ -19,6 +19,9 @@ import java.nio.ByteOrder;
  */
 public abstract class TypeKernels {
 
+    /** Floats of scratch ({@code lanes}) a kernel may need: the K-quant kernels keep four accumulators there. */
+    public static final int LANE_SCRATCH = 4 * Lanes.N;
+
     /** Elements per activation sum: the smallest sub-block of any format (Q6_K's 16). */
     public static final int SUM_GROUP = 16;
 

@@ -71,7 +71,7 @@ class KernelTwinTest {
         int tokens = 3;
         float[] x = Samples.gaussian(random, tokens * count, 1.0);
         Activations a = Samples.activations(type, x, tokens, count);
-        float[] lanes = new float[Lanes.N];
+        float[] lanes = new float[TypeKernels.LANE_SCRATCH];
         boolean exact = type.kernels().activationFormat() != ActivationFormat.FLOAT;
         for (int t = 0; t < tokens; t++) {
             double[] reference = Samples.semanticDot(type, w, offset, x, t * count, count);
@@ -127,7 +127,7 @@ class KernelTwinTest {
         type.kernels().dequantize(w, 0, actual, 0, count);
         assertArrayEquals(expected, actual);
         Activations a = Samples.activations(type, actual, 1, count);
-        float[] lanes = new float[Lanes.N];
+        float[] lanes = new float[TypeKernels.LANE_SCRATCH];
         float chosen = Kernels.VECTOR
                 ? type.kernels().dotVector(w, 0, a, 0, lanes)
                 : type.kernels().dotScalar(w, 0, a, 0, lanes);

@@ -116,7 +116,7 @@ class LlamaCppReferenceTest {
                 float[] x = weights(random, (shape + 1) % 6);
                 Activations a =
                         new Activations(tokens, cols).set(x, tokens, cols).prepare(format);
-                float[] lanes = new float[Lanes.N];
+                float[] lanes = new float[TypeKernels.LANE_SCRATCH];
                 float[] batched = new float[tokens * rows];
                 RowScratch scratch = new RowScratch(cols);
                 new QuantizedMatrix(type, rows, cols, w).multiplyRows(a, batched, 0, rows, scratch);

@@ -59,7 +59,9 @@ class MatMulTest {
             w.multiplyRows(one.set(xt, 1, cols).prepare(type.kernels().activationFormat()), single, 0, rows, scratch);
             System.arraycopy(single, 0, alone, t * rows, rows);
             for (int r = 0; r < rows; r++) {
-                double[] reference = Samples.semanticDot(type, data, r * w.rowBytes(), xt, 0, cols);
+                double[] reference = type.kernels() instanceof KQuantKernels
+                        ? Samples.roundedReferenceDot(type, data, r * w.rowBytes(), xt, cols)
+                        : Samples.semanticDot(type, data, r * w.rowBytes(), xt, 0, cols);
                 assertEquals(reference[0], single[r], 2e-5 * reference[1] + 1e-30, type + " row " + r);
             }
         }
@@ -87,7 +89,7 @@ class MatMulTest {
         MemorySegment w = Samples.randomBytes(type, count, 0, random);
         float[] x = Samples.gaussian(random, count, 1.0);
         Activations a = Samples.activations(type, x, 1, count);
-        float[] lanes = new float[Lanes.N];
+        float[] lanes = new float[TypeKernels.LANE_SCRATCH];
         int first = Float.floatToRawIntBits(type.kernels().dotVector(w, 0, a, 0, lanes));
         // Enough calls for the interpreter, C1 and C2 to have run the kernel in turn.
         for (int i = 0; i < 30_000; i++) {

@@ -90,6 +90,26 @@ final class Samples {
         return new double[] {dot, magnitude};
     }
 
+    /**
+     * {@link #referenceDot} with the activations rounded as the K-quant products take them ({@link
+     * KQuantActivations#quantize}): {@code x = d * q} exactly, in doubles.
+     */
+    static double[] roundedReferenceDot(GgmlType type, MemorySegment w, long offset, float[] x, int count) {
+        float[] q = new float[count];
+        float[] d = new float[count / KQuantActivations.BLOCK];
+        KQuantActivations.quantize(x, 0, count, q, 0, d, 0);
+        float[] row = new float[count];
+        type.kernels().dequantizeScalar(w, offset, row, 0, count);
+        double dot = 0;
+        double magnitude = 0;
+        for (int i = 0; i < count; i++) {
+            double xi = (double) d[i / KQuantActivations.BLOCK] * q[i];
+            dot += row[i] * xi;
+            magnitude += Math.abs(row[i] * xi);
+        }
+        return new double[] {dot, magnitude};
+    }
+
     static float[] sums(float[] x, int xOffset, int count) {
         float[] sums = new float[TypeKernels.groupCount(count)];
         TypeKernels.groupSums(x, xOffset, count, sums, 0);
@@ -106,6 +126,10 @@ final class Samples {
         ActivationFormat format = type.kernels().activationFormat();
         if (format == ActivationFormat.FLOAT) {
             return referenceDot(type, w, offset, x, xOffset, count);
+        }
+        if (format == ActivationFormat.Q8_K) {
+            return roundedReferenceDot(
+                    type, w, offset, java.util.Arrays.copyOfRange(x, xOffset, xOffset + count), count);
         }
         float[] row = new float[count];
         type.kernels().dequantizeScalar(w, offset, row, 0, count);
