@@ -182,20 +182,22 @@ final class TokenDots {
         }
     }
 
-    /** The reference order of a dense dot product: two accumulators over 16 lanes, 8 more, then a scalar tail. */
+    /**
+     * The reference order of a dense dot product: 8-lane chunks go to two accumulators in turn, which are added, their
+     * lanes summed in {@link Lanes#sumStored}'s order, then a scalar tail. Accumulators are summed through memory, as
+     * everywhere in the dense kernels: a vector passed to a method that C2 did not inline is boxed on the heap.
+     */
     static float denseOne(float[] w, float[] x, int xOffset, int count, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
+        FloatVector next = FloatVector.zero(F);
+        FloatVector other = FloatVector.zero(F);
         int i = 0;
-        for (; i + 2 * N <= count; i += 2 * N) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = FloatVector.fromArray(F, w, i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
+        for (; i + N <= count; i += N) {
+            FloatVector sum = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), next);
+            next = other;
+            other = sum;
         }
-        if (i + N <= count) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            i += N;
-        }
-        float sum = Lanes.sum(a0.add(a1), lanes);
+        next.add(other).intoArray(lanes, 0);
+        float sum = Lanes.sumStored(lanes);
         for (; i < count; i++) {
             sum += w[i] * x[xOffset + i];
         }
@@ -205,6 +207,7 @@ final class TokenDots {
     private static void dense(RowScratch row, Activations a, float[] out, int outIndex, int outStride) {
         float[] x = a.x();
         float[] w = row.q;
+        float[] lanes = row.lanes;
         int cols = a.cols();
         int tokens = a.tokens();
         int t = 0;
@@ -213,6 +216,7 @@ final class TokenDots {
             int x1 = x0 + cols;
             int x2 = x1 + cols;
             int x3 = x2 + cols;
+            // Per token, the even chunks' accumulator and the odd chunks'.
             FloatVector a00 = FloatVector.zero(F);
             FloatVector a01 = FloatVector.zero(F);
             FloatVector a10 = FloatVector.zero(F);
@@ -242,10 +246,14 @@ final class TokenDots {
                 a30 = v.fma(FloatVector.fromArray(F, x, x3 + i), a30);
                 i += N;
             }
-            float s0 = Lanes.sum(a00.add(a01), row.lanes);
-            float s1 = Lanes.sum(a10.add(a11), row.lanes);
-            float s2 = Lanes.sum(a20.add(a21), row.lanes);
-            float s3 = Lanes.sum(a30.add(a31), row.lanes);
+            a00.add(a01).intoArray(lanes, 0);
+            float s0 = Lanes.sumStored(lanes);
+            a10.add(a11).intoArray(lanes, 0);
+            float s1 = Lanes.sumStored(lanes);
+            a20.add(a21).intoArray(lanes, 0);
+            float s2 = Lanes.sumStored(lanes);
+            a30.add(a31).intoArray(lanes, 0);
+            float s3 = Lanes.sumStored(lanes);
             for (; i < cols; i++) {
                 s0 += w[i] * x[x0 + i];
                 s1 += w[i] * x[x1 + i];
@@ -258,7 +266,7 @@ final class TokenDots {
             out[(t + 3) * outStride + outIndex] = s3;
         }
         for (; t < tokens; t++) {
-            out[t * outStride + outIndex] = denseOne(w, x, t * cols, cols, row.lanes);
+            out[t * outStride + outIndex] = denseOne(w, x, t * cols, cols, lanes);
         }
     }
 }
