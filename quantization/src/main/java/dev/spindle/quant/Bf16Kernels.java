@@ -45,8 +45,9 @@ final class Bf16Kernels extends TypeKernels {
 
     @Override
     public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        int bound = count - N + 1; // see TokenDots.denseOne
         int i = 0;
-        for (; i + N <= count; i += N) {
+        for (; i < bound; i += N) {
             ShortVector halves = ShortVector.fromMemorySegment(S128, src, offset + 2L * i, LE);
             halves.convertShape(VectorOperators.S2I, I, 0)
                     .lanewise(VectorOperators.LSHL, 16)
@@ -81,8 +82,9 @@ final class Bf16Kernels extends TypeKernels {
         // one another.
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
+        int bound = count - 2 * N + 1; // see TokenDots.denseOne
         int i = 0;
-        for (; i + 2 * N <= count; i += 2 * N) {
+        for (; i < bound; i += 2 * N) {
             ShortVector h0 = ShortVector.fromMemorySegment(S128, w, offset + 2L * i, LE);
             ShortVector h1 = ShortVector.fromMemorySegment(S128, w, offset + 2L * (i + N), LE);
             FloatVector w0 = (FloatVector) h0.convertShape(VectorOperators.S2I, I, 0)

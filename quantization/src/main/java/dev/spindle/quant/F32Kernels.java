@@ -55,8 +55,9 @@ final class F32Kernels extends TypeKernels {
         // one another.
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
+        int bound = count - 2 * N + 1; // see TokenDots.denseOne
         int i = 0;
-        for (; i + 2 * N <= count; i += 2 * N) {
+        for (; i < bound; i += 2 * N) {
             a0 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE)
                     .fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             a1 = FloatVector.fromMemorySegment(F, w, offset + 4L * (i + N), LE)

@@ -57,7 +57,11 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
             if (scratch.maxCols() < cols) {
                 throw new IllegalArgumentException("scratch holds rows of " + scratch.maxCols() + ", not " + cols);
             }
-            decodedRows(kernels, x, out, rowFrom, rowTo, scratch);
+            if (type.isQuantized()) {
+                decodedRows(kernels, x, out, rowFrom, rowTo, scratch);
+            } else {
+                TokenDots.denseRows(kernels, data, rowBytes(), rows, x, out, rowFrom, rowTo, scratch);
+            }
         }
     }
 

@@ -19,6 +19,7 @@ public final class RowScratch {
             starts; // [blocks] element of the row where each block starts: b * 32 for blocks of 32, Q6_K's order for 16
     final float[] coefficients; // [cols / 16] subtracted: coefficient[g] * sum of x over group g
     final float[] lanes = new float[Lanes.N]; // the lanes of an accumulator, summed in a fixed order
+    final float[] pair; // [cols] dense rows: the second row of a pair (TokenDots.denseRows)
     int blockLength; // 16 or 32; 0 for a dense row
     int blocks;
     boolean corrected; // whether coefficients are used
@@ -26,6 +27,7 @@ public final class RowScratch {
     /** Room for rows of up to {@code maxCols} elements. */
     public RowScratch(int maxCols) {
         q = new float[maxCols];
+        pair = new float[maxCols];
         int groups = TypeKernels.groupCount(maxCols);
         scales = new float[groups];
         starts = new int[groups];
