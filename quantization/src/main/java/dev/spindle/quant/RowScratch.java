@@ -24,6 +24,7 @@ public final class RowScratch {
     final float[] coefficients; // [cols / 16] subtracted: coefficient[g] * sum of x over group g
     final float[] lanes = new float[TypeKernels.LANE_SCRATCH]; // the lanes of an accumulator, summed in a fixed order
     final float[] kquantLanes = new float[KQuantKernels.SCRATCH]; // accumulators of the K-quant kernels
+    final float[] pair; // [cols] dense rows: the second row of a pair (TokenDots.denseRows)
     int blockLength; // 16 or 32; 0 for a dense row
     int blocks;
     boolean corrected; // whether coefficients are used
@@ -34,6 +35,7 @@ public final class RowScratch {
     public RowScratch(int maxCols) {
         this.maxCols = maxCols;
         q = new float[2 * maxCols];
+        pair = new float[maxCols];
         int groups = TypeKernels.groupCount(maxCols);
         scales = new float[groups];
         starts = new int[groups];
