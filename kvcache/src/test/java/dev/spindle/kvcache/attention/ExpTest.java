@@ -41,7 +41,7 @@ class ExpTest {
                 subtrahends[row] = random.nextInt(3) == 0 ? 0f : -random.nextFloat() * 5;
             }
             System.arraycopy(x, 0, y, 0, x.length);
-            VectorPagedAttention.expMinus(y, subtrahends, rows, length);
+            VectorPagedAttention.expMinus(y, 0, subtrahends, rows, length);
             for (int i = 0; i < x.length; i++) {
                 float subtrahend = subtrahends[i / length];
                 assertEquals(Exp.exp(x[i] - subtrahend), y[i], 0f, "exp(" + x[i] + " - " + subtrahend + ")");
