@@ -244,14 +244,15 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         Arrays.fill(sums, 0f);
         Arrays.fill(accumulator, 0f);
         int blocks = Math.ceilDiv(contextLength, blockSize);
+        prefetch(layer, blockTable[0], blockTable[Math.min(1, blocks - 1)], kvHead);
         for (int i = 0; i < blocks; i++) {
             int block = blockTable[i];
             int valid = Math.min(blockSize, contextLength - i * blockSize);
-            if (i + 2 < blocks) {
-                prefetch(layer, blockTable[i + 2], kvHead);
-            }
             int base = (i & 1) * group * blockSize;
             if (base == 0) {
+                if (i + 2 < blocks) {
+                    prefetch(layer, blockTable[i + 2], blockTable[Math.min(i + 3, blocks - 1)], kvHead);
+                }
                 // A last, unpaired block is paired with itself: its scores are simply computed twice.
                 scorePair(layer, block, i + 1 < blocks ? blockTable[i + 1] : block, kvHead);
             }
@@ -303,8 +304,11 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      */
     abstract void scorePair(int layer, int first, int second, int kvHead);
 
-    /** Starts bringing the K and V head blocks of {@code (layer, block, kvHead)} into cache; changes no result. */
-    void prefetch(int layer, int block, int kvHead) {}
+    /**
+     * Starts bringing the K and V head blocks of {@code (layer, first, kvHead)} and {@code (layer, second, kvHead)}
+     * into cache; changes no result.
+     */
+    void prefetch(int layer, int first, int second, int kvHead) {}
 
     /** The largest of {@code weights[row .. row + blockSize)}. */
     abstract float rowMax(int row);

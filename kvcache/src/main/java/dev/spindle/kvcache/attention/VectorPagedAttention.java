@@ -86,13 +86,18 @@ final class VectorPagedAttention extends PagedAttention {
      * throughput when the KV does not fit in cache.
      */
     @Override
-    void prefetch(int layer, int block, int kvHead) {
-        long k = layout.keyOffset(layer, block, kvHead);
-        long v = layout.valueOffset(layer, block, kvHead);
+    void prefetch(int layer, int first, int second, int kvHead) {
+        long k1 = layout.keyOffset(layer, first, kvHead);
+        long v1 = layout.valueOffset(layer, first, kvHead);
+        long k2 = layout.keyOffset(layer, second, kvHead);
+        long v2 = layout.valueOffset(layer, second, kvHead);
         long bytes = layout.headBlockBytes();
         long sum = 0;
         for (long line = 0; line < bytes; line += 64) {
-            sum += pool.get(ValueLayout.JAVA_BYTE, k + line) + pool.get(ValueLayout.JAVA_BYTE, v + line);
+            sum += pool.get(ValueLayout.JAVA_BYTE, k1 + line)
+                    + pool.get(ValueLayout.JAVA_BYTE, v1 + line)
+                    + pool.get(ValueLayout.JAVA_BYTE, k2 + line)
+                    + pool.get(ValueLayout.JAVA_BYTE, v2 + line);
         }
         touched += sum;
     }
@@ -431,6 +436,8 @@ final class VectorPagedAttention extends PagedAttention {
      * subtrahends[row])}, each lane exactly as {@link Exp#exp(float)} computes it: same constants, same operations.
      */
     static void expMinus(float[] values, int base, float[] subtrahends, int rows, int length) {
+        // Exp.exp(FloatVector)'s steps, written out here rather than called: the forward pass calls that method with
+        // 256-bit vectors, and a method C2 sees with two vector shapes is compiled without intrinsics and boxes.
         FloatVector minusLn2High = FloatVector.broadcast(FLOATS, -Exp.LN2_HIGH);
         FloatVector minusLn2Low = FloatVector.broadcast(FLOATS, -Exp.LN2_LOW);
         FloatVector c5 = FloatVector.broadcast(FLOATS, Exp.C5);
