@@ -495,6 +495,15 @@ final class VectorPagedAttention extends PagedAttention {
                 valueScales[i] = Float.float16ToFloat(pool.get(SHORT, at + (long) i * Q8_BLOCK_BYTES));
             }
         }
+        if (type == KvType.F16) {
+            // V's halves are converted without their final multiplication by 2^112 (see halvesToFloats), so they are
+            // V * 2^-112 exactly; the weights take the 2^112 instead (exactly: they lie in [1e-38, 1]), and each
+            // product inside a fused multiply-add is the same real number as the scalar twin's.
+            FloatVector boost = FloatVector.broadcast(FLOATS, HALF_EXPONENT_BIAS_FIX);
+            for (int i = base; i < base + group * blockSize; i += LANES) {
+                FloatVector.fromArray(FLOATS, weights, i).mul(boost).intoArray(weights, i);
+            }
+        }
         int vectors = headDim / LANES;
         for (int j = 0; j < vectors; j += 2) {
             int c1 = j * LANES;
@@ -554,13 +563,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
@@ -573,13 +581,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
@@ -653,13 +660,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
@@ -672,13 +678,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
@@ -724,13 +729,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
@@ -743,13 +747,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
@@ -781,13 +784,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
@@ -800,13 +802,12 @@ final class VectorPagedAttention extends PagedAttention {
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(
-                                                    HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
-                                    .lanewise(VectorOperators.LSHL, 13)
-                                    .and(HALF_SIGN_AND_MAGNITUDE)
-                                    .reinterpretAsFloats())
-                            .mul(HALF_EXPONENT_BIAS_FIX);
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats());
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
