@@ -41,7 +41,10 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /** {@code [group][headDim]}: this group's query, times the scale. */
     protected final float[] scaledQuery;
-    /** {@code [group][blockSize]}: the current block's scores, then their softmax weights (0 past the context). */
+    /**
+     * {@code [2][group][blockSize]}: the scores of a pair of consecutive blocks (scored together so that each query
+     * element loaded feeds twice the work), then, block by block, their softmax weights (0 past the context).
+     */
     protected final float[] weights;
     /** {@code [group]}: the factor the accumulator is rescaled by for the current block. */
     protected final float[] rescale;
@@ -74,7 +77,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         this.group = queryHeads / shape.kvHeads();
         this.scale = scale;
         this.scaledQuery = new float[group * headDim];
-        this.weights = new float[group * blockSize];
+        this.weights = new float[2 * group * blockSize];
         this.rescale = new float[group];
         this.accumulator = new float[group * headDim];
         this.sums = new float[group * blockSize];
@@ -241,15 +244,20 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         Arrays.fill(sums, 0f);
         Arrays.fill(accumulator, 0f);
         int blocks = Math.ceilDiv(contextLength, blockSize);
+        prefetch(layer, blockTable[0], blockTable[Math.min(1, blocks - 1)], kvHead);
         for (int i = 0; i < blocks; i++) {
             int block = blockTable[i];
             int valid = Math.min(blockSize, contextLength - i * blockSize);
-            if (i + 1 < blocks) {
-                prefetch(layer, blockTable[i + 1], kvHead);
+            int base = (i & 1) * group * blockSize;
+            if (base == 0) {
+                if (i + 2 < blocks) {
+                    prefetch(layer, blockTable[i + 2], blockTable[Math.min(i + 3, blocks - 1)], kvHead);
+                }
+                // A last, unpaired block is paired with itself: its scores are simply computed twice.
+                scorePair(layer, block, i + 1 < blocks ? blockTable[i + 1] : block, kvHead);
             }
-            score(layer, block, kvHead);
-            softmax(valid);
-            accumulate(layer, block, kvHead, valid);
+            softmax(base, valid);
+            accumulate(layer, block, kvHead, valid, base);
         }
         int target = outOffset + kvHead * group * headDim;
         for (int h = 0; h < group; h++) {
@@ -267,9 +275,9 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      * Folds the current block's scores into the running softmax: the factor that rescales what was accumulated so far,
      * the weights {@code exp(score - max)} of the block's valid tokens (0 for the rest), and the per-offset sums.
      */
-    private void softmax(int valid) {
+    private void softmax(int base, int valid) {
         for (int h = 0; h < group; h++) {
-            int row = h * blockSize;
+            int row = base + h * blockSize;
             if (valid < blockSize) {
                 Arrays.fill(weights, row + valid, row + blockSize, Float.NEGATIVE_INFINITY);
             }
@@ -278,39 +286,48 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             rescale[h] = previousMax == Float.NEGATIVE_INFINITY ? 0f : Exp.exp(previousMax - max);
             runningMax[h] = max;
         }
-        exponentiate(runningMax);
+        exponentiate(base, runningMax);
         for (int h = 0; h < group; h++) {
-            int row = h * blockSize;
+            int row = base + h * blockSize;
             if (valid < blockSize) {
                 Arrays.fill(weights, row + valid, row + blockSize, 0f);
             }
-            foldSums(row, rescale[h]);
+            foldSums(row, h * blockSize, rescale[h]);
         }
     }
 
     /**
-     * Computes the scores of the block's tokens for every query head of the group into {@link #weights}, reading the
-     * K head block of {@code (layer, block, kvHead)}.
+     * Computes the scores of two blocks' tokens for every query head of the group into {@link #weights}, reading the K
+     * head blocks of {@code (layer, first, kvHead)} and {@code (layer, second, kvHead)}; {@code second} may equal
+     * {@code first}. Each score is the same chain of fused multiply-adds over the head dimension whatever it is paired
+     * with.
      */
-    abstract void score(int layer, int block, int kvHead);
+    abstract void scorePair(int layer, int first, int second, int kvHead);
 
-    /** Starts bringing the K and V head blocks of {@code (layer, block, kvHead)} into cache; changes no result. */
-    void prefetch(int layer, int block, int kvHead) {}
+    /**
+     * Starts bringing the K and V head blocks of {@code (layer, first, kvHead)} and {@code (layer, second, kvHead)}
+     * into cache; changes no result.
+     */
+    void prefetch(int layer, int first, int second, int kvHead) {}
 
     /** The largest of {@code weights[row .. row + blockSize)}. */
     abstract float rowMax(int row);
 
-    /** Replaces every weight of row {@code h} by {@code Exp.exp(weight - maxima[h])}, for all rows of the group. */
-    abstract void exponentiate(float[] maxima);
+    /**
+     * Replaces every weight of row {@code h} (at {@code base + h * blockSize}) by {@code Exp.exp(weight - maxima[h])},
+     * for all rows of the group.
+     */
+    abstract void exponentiate(int base, float[] maxima);
 
-    /** {@code sums[row + t] = fma(sums[row + t], rescale, weights[row + t])} for every offset {@code t}. */
-    abstract void foldSums(int row, float rescale);
+    /** {@code sums[sumRow + t] = fma(sums[sumRow + t], rescale, weights[row + t])} for every offset {@code t}. */
+    abstract void foldSums(int row, int sumRow, float rescale);
 
     /**
-     * Rescales {@link #accumulator} by {@link #rescale} and adds the weighted V rows of the first {@code valid} tokens
-     * of the V head block of {@code (layer, block, kvHead)}, in token order.
+     * Rescales {@link #accumulator} by {@link #rescale} and adds the V rows of the first {@code valid} tokens of the V
+     * head block of {@code (layer, block, kvHead)}, in token order, weighted by the rows of {@link #weights} at
+     * {@code base}.
      */
-    abstract void accumulate(int layer, int block, int kvHead, int valid);
+    abstract void accumulate(int layer, int block, int kvHead, int valid, int base);
 
     private void check(
             int layer,

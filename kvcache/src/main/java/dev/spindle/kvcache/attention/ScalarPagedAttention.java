@@ -21,7 +21,12 @@ final class ScalarPagedAttention extends PagedAttention {
     }
 
     @Override
-    void score(int layer, int block, int kvHead) {
+    void scorePair(int layer, int first, int second, int kvHead) {
+        score(layer, first, kvHead, 0);
+        score(layer, second, kvHead, group * blockSize);
+    }
+
+    private void score(int layer, int block, int kvHead, int base) {
         for (int d = 0; d < headDim; d++) {
             for (int t = 0; t < blockSize; t++) {
                 keys[d * blockSize + t] = memory.key(layer, block, kvHead, t, d);
@@ -33,7 +38,7 @@ final class ScalarPagedAttention extends PagedAttention {
                 for (int d = 0; d < headDim; d++) {
                     s = Math.fma(scaledQuery[h * headDim + d], keys[d * blockSize + t], s);
                 }
-                weights[h * blockSize + t] = s;
+                weights[base + h * blockSize + t] = s;
             }
         }
     }
@@ -48,23 +53,24 @@ final class ScalarPagedAttention extends PagedAttention {
     }
 
     @Override
-    void exponentiate(float[] maxima) {
+    void exponentiate(int base, float[] maxima) {
         for (int h = 0; h < group; h++) {
             for (int t = 0; t < blockSize; t++) {
-                weights[h * blockSize + t] = Exp.exp(weights[h * blockSize + t] - maxima[h]);
+                int at = base + h * blockSize + t;
+                weights[at] = Exp.exp(weights[at] - maxima[h]);
             }
         }
     }
 
     @Override
-    void foldSums(int row, float rescale) {
+    void foldSums(int row, int sumRow, float rescale) {
         for (int t = 0; t < blockSize; t++) {
-            sums[row + t] = Math.fma(sums[row + t], rescale, weights[row + t]);
+            sums[sumRow + t] = Math.fma(sums[sumRow + t], rescale, weights[row + t]);
         }
     }
 
     @Override
-    void accumulate(int layer, int block, int kvHead, int valid) {
+    void accumulate(int layer, int block, int kvHead, int valid, int base) {
         for (int t = 0; t < valid; t++) {
             for (int d = 0; d < headDim; d++) {
                 values[t * headDim + d] = memory.value(layer, block, kvHead, t, d);
@@ -74,7 +80,7 @@ final class ScalarPagedAttention extends PagedAttention {
             for (int d = 0; d < headDim; d++) {
                 float a = accumulator[h * headDim + d] * rescale[h];
                 for (int t = 0; t < valid; t++) {
-                    a = Math.fma(weights[h * blockSize + t], values[t * headDim + d], a);
+                    a = Math.fma(weights[base + h * blockSize + t], values[t * headDim + d], a);
                 }
                 accumulator[h * headDim + d] = a;
             }
