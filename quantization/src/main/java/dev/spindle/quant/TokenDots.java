@@ -452,20 +452,22 @@ final class TokenDots {
                 s03 = w0.fma(v, s03);
                 s13 = w1.fma(v, s13);
             }
-            float dw0 = row.scales[b];
-            float dw1 = row.scales[secondScales + b];
-            float dx0 = dx[d0 + b];
-            float dx1 = dx[d1 + b];
-            float dx2 = dx[d2 + b];
-            float dx3 = dx[d3 + b];
-            acc00 = s00.fma(FloatVector.broadcast(F, dw0 * dx0), acc00);
-            acc01 = s01.fma(FloatVector.broadcast(F, dw0 * dx1), acc01);
-            acc02 = s02.fma(FloatVector.broadcast(F, dw0 * dx2), acc02);
-            acc03 = s03.fma(FloatVector.broadcast(F, dw0 * dx3), acc03);
-            acc10 = s10.fma(FloatVector.broadcast(F, dw1 * dx0), acc10);
-            acc11 = s11.fma(FloatVector.broadcast(F, dw1 * dx1), acc11);
-            acc12 = s12.fma(FloatVector.broadcast(F, dw1 * dx2), acc12);
-            acc13 = s13.fma(FloatVector.broadcast(F, dw1 * dx3), acc13);
+            // Scales broadcast straight from memory and multiplied as vectors: the load unit does the broadcasts,
+            // which would otherwise take shuffle slots from the FMAs. dw * dx is the same product in every lane.
+            FloatVector dw0 = FloatVector.broadcast(F, row.scales[b]);
+            FloatVector dw1 = FloatVector.broadcast(F, row.scales[secondScales + b]);
+            FloatVector dx0 = FloatVector.broadcast(F, dx[d0 + b]);
+            FloatVector dx1 = FloatVector.broadcast(F, dx[d1 + b]);
+            FloatVector dx2 = FloatVector.broadcast(F, dx[d2 + b]);
+            FloatVector dx3 = FloatVector.broadcast(F, dx[d3 + b]);
+            acc00 = s00.fma(dw0.mul(dx0), acc00);
+            acc01 = s01.fma(dw0.mul(dx1), acc01);
+            acc02 = s02.fma(dw0.mul(dx2), acc02);
+            acc03 = s03.fma(dw0.mul(dx3), acc03);
+            acc10 = s10.fma(dw1.mul(dx0), acc10);
+            acc11 = s11.fma(dw1.mul(dx1), acc11);
+            acc12 = s12.fma(dw1.mul(dx2), acc12);
+            acc13 = s13.fma(dw1.mul(dx3), acc13);
             if (minimum) {
                 float mw0 = row.coefficients[b];
                 float mw1 = row.coefficients[secondScales + b];
