@@ -23,6 +23,8 @@ public final class RowScratch {
             starts; // [blocks] element of the row where each block starts: b * 32 for blocks of 32, Q6_K's order for 16
     final float[] coefficients; // [cols / 16] subtracted: coefficient[g] * sum of x over group g
     final float[] lanes = new float[Lanes.N]; // the lanes of an accumulator, summed in a fixed order
+    final float[] tileLanes = new float[8 * Lanes.N]; // [8][lanes] the accumulators of a tile of TokenDots
+    final float[] tileMinimums = new float[8]; // their m*s sums
     int blockLength; // 16 or 32; 0 for a dense row
     int blocks;
     boolean corrected; // whether coefficients are used
