@@ -29,6 +29,7 @@ public final class Activations {
     private final float[] q8; // [tokens][cols] quants in lane order
     private final float[] q8Scales; // [tokens][blocks] d
     private final float[] q8Sums; // [tokens][blocks] s
+    private final float[] q8Offsets; // [tokens][blocks][8] -8 * the sum of each lane's four quants
     private final int[] blockQuants = new int[ActivationFormat.BLOCK];
     private final boolean[] prepared = new boolean[ActivationFormat.values().length];
     private final KQuantActivations kquant; // Q8_K
@@ -50,6 +51,7 @@ public final class Activations {
         this.q8Scales = new float[maxTokens * blocks];
         this.q8Sums = new float[maxTokens * blocks];
         this.kquant = new KQuantActivations(maxTokens, maxCols);
+        this.q8Offsets = new float[maxTokens * blocks * Lanes.N];
     }
 
     /**
@@ -122,9 +124,12 @@ public final class Activations {
                 int at = t * cols + b * block;
                 ActivationFormat.quantizeQ8(x, at, block, blockQuants, 0, q8Scales, q8Sums, t * blocks + b);
                 for (int i = 0; i < 8; i++) {
+                    int lane = 0;
                     for (int m = 0; m < 4; m++) {
                         q8[at + 8 * m + i] = blockQuants[4 * i + m];
+                        lane += blockQuants[4 * i + m];
                     }
+                    q8Offsets[(t * blocks + b) * Lanes.N + i] = -8 * lane;
                 }
             }
         }
@@ -166,6 +171,15 @@ public final class Activations {
     /** Scales {@code d} per token and block of 32, {@code [tokens][cols / 32]}. */
     float[] q8Scales() {
         return q8Scales;
+    }
+
+    /**
+     * Per token, block and lane, {@code -8} times the sum of the lane's four quants, {@code [tokens][cols / 32][8]}:
+     * a kernel whose weights are {@code q - 8} starts each block's lane sums from it instead of subtracting 8 from
+     * every quant (exact: these are small integers); {@code q - 16} starts from twice it.
+     */
+    float[] q8Offsets() {
+        return q8Offsets;
     }
 
     /** Sums {@code s} per token and block of 32 ({@link ActivationFormat#Q8_1}). */

@@ -78,6 +78,7 @@ final class Q4_0Kernels extends Block32Kernels {
         int blocks = blocks(cols);
         float[] q8 = x.q8();
         float[] dx = x.q8Scales();
+        float[] offsets = x.q8Offsets();
         int xo = token * cols;
         int so = token * blocks;
         FloatVector acc = FloatVector.zero(F);
@@ -85,9 +86,10 @@ final class Q4_0Kernels extends Block32Kernels {
             long o = offset + (long) b * BYTES;
             int at = xo + b * BLOCK;
             IntVector twice = Lanes.twice16(w, o + 2);
-            FloatVector s = FloatVector.zero(F);
+            // sum((q - 8) * x) as -8 * sum(x) + sum(q * x): the -8 comes with the activations, once per block.
+            FloatVector s = FloatVector.fromArray(F, offsets, (so + b) * N);
             for (int m = 0; m < 4; m++) {
-                s = Lanes.toFloats(nibbles(twice, m).sub(8)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
+                s = Lanes.toFloats(nibbles(twice, m)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
             }
             acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
         }

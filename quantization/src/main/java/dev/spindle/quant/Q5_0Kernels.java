@@ -106,6 +106,7 @@ final class Q5_0Kernels extends Block32Kernels {
         int blocks = blocks(cols);
         float[] q8 = x.q8();
         float[] dx = x.q8Scales();
+        float[] offsets = x.q8Offsets();
         int xo = token * cols;
         int so = token * blocks;
         FloatVector acc = FloatVector.zero(F);
@@ -114,9 +115,11 @@ final class Q5_0Kernels extends Block32Kernels {
             int at = xo + b * BLOCK;
             IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 2));
             IntVector twice = Lanes.twice16(w, o + 6);
-            FloatVector s = FloatVector.zero(F);
+            // sum((q - 16) * x) as 2 * (-8 * sum(x)) + sum(q * x), exactly.
+            FloatVector offset8 = FloatVector.fromArray(F, offsets, (so + b) * N);
+            FloatVector s = offset8.add(offset8);
             for (int m = 0; m < 4; m++) {
-                s = Lanes.toFloats(fiveBits(twice, qh, m).sub(16)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
+                s = Lanes.toFloats(fiveBits(twice, qh, m)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
             }
             acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
         }

@@ -25,6 +25,8 @@ public final class RowScratch {
     final float[] lanes = new float[TypeKernels.LANE_SCRATCH]; // the lanes of an accumulator, summed in a fixed order
     final float[] kquantLanes = new float[KQuantKernels.SCRATCH]; // accumulators of the K-quant kernels
     final float[] pair; // [cols] dense rows: the second row of a pair (TokenDots.denseRows)
+    final float[] tileLanes = new float[8 * Lanes.N]; // [8][lanes] the accumulators of a tile of TokenDots
+    final float[] tileMinimums = new float[8]; // their m*s sums
     int blockLength; // 16 or 32; 0 for a dense row
     int blocks;
     boolean corrected; // whether coefficients are used

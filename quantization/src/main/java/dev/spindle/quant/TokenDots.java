@@ -475,8 +475,8 @@ final class TokenDots {
                 summs = Math.fma(row.coefficients[sBase + b], sx[dBase + b], summs);
             }
         }
-        float sum = Lanes.sum(acc, row.lanes);
-        return minimum ? sum + summs : sum;
+        acc.intoArray(row.lanes, 0);
+        return withMinimum(row.lanes, 0, minimum, summs);
     }
 
     private static void q8OneRowFourTokens(
@@ -535,10 +535,15 @@ final class TokenDots {
                 summs3 = Math.fma(mw, sx[d3 + b], summs3);
             }
         }
-        out[t * outStride + outIndex] = withMinimum(Lanes.sum(acc0, row.lanes), minimum, summs0);
-        out[(t + 1) * outStride + outIndex] = withMinimum(Lanes.sum(acc1, row.lanes), minimum, summs1);
-        out[(t + 2) * outStride + outIndex] = withMinimum(Lanes.sum(acc2, row.lanes), minimum, summs2);
-        out[(t + 3) * outStride + outIndex] = withMinimum(Lanes.sum(acc3, row.lanes), minimum, summs3);
+        float[] lanes = row.tileLanes;
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, N);
+        acc2.intoArray(lanes, 2 * N);
+        acc3.intoArray(lanes, 3 * N);
+        out[t * outStride + outIndex] = withMinimum(lanes, 0, minimum, summs0);
+        out[(t + 1) * outStride + outIndex] = withMinimum(lanes, N, minimum, summs1);
+        out[(t + 2) * outStride + outIndex] = withMinimum(lanes, 2 * N, minimum, summs2);
+        out[(t + 3) * outStride + outIndex] = withMinimum(lanes, 3 * N, minimum, summs3);
     }
 
     private static void q8TwoRowsFourTokens(
@@ -607,20 +612,22 @@ final class TokenDots {
                 s03 = w0.fma(v, s03);
                 s13 = w1.fma(v, s13);
             }
-            float dw0 = row.scales[b];
-            float dw1 = row.scales[secondScales + b];
-            float dx0 = dx[d0 + b];
-            float dx1 = dx[d1 + b];
-            float dx2 = dx[d2 + b];
-            float dx3 = dx[d3 + b];
-            acc00 = s00.fma(FloatVector.broadcast(F, dw0 * dx0), acc00);
-            acc01 = s01.fma(FloatVector.broadcast(F, dw0 * dx1), acc01);
-            acc02 = s02.fma(FloatVector.broadcast(F, dw0 * dx2), acc02);
-            acc03 = s03.fma(FloatVector.broadcast(F, dw0 * dx3), acc03);
-            acc10 = s10.fma(FloatVector.broadcast(F, dw1 * dx0), acc10);
-            acc11 = s11.fma(FloatVector.broadcast(F, dw1 * dx1), acc11);
-            acc12 = s12.fma(FloatVector.broadcast(F, dw1 * dx2), acc12);
-            acc13 = s13.fma(FloatVector.broadcast(F, dw1 * dx3), acc13);
+            // Scales broadcast straight from memory and multiplied as vectors: the load unit does the broadcasts,
+            // which would otherwise take shuffle slots from the FMAs. dw * dx is the same product in every lane.
+            FloatVector dw0 = FloatVector.broadcast(F, row.scales[b]);
+            FloatVector dw1 = FloatVector.broadcast(F, row.scales[secondScales + b]);
+            FloatVector dx0 = FloatVector.broadcast(F, dx[d0 + b]);
+            FloatVector dx1 = FloatVector.broadcast(F, dx[d1 + b]);
+            FloatVector dx2 = FloatVector.broadcast(F, dx[d2 + b]);
+            FloatVector dx3 = FloatVector.broadcast(F, dx[d3 + b]);
+            acc00 = s00.fma(dw0.mul(dx0), acc00);
+            acc01 = s01.fma(dw0.mul(dx1), acc01);
+            acc02 = s02.fma(dw0.mul(dx2), acc02);
+            acc03 = s03.fma(dw0.mul(dx3), acc03);
+            acc10 = s10.fma(dw1.mul(dx0), acc10);
+            acc11 = s11.fma(dw1.mul(dx1), acc11);
+            acc12 = s12.fma(dw1.mul(dx2), acc12);
+            acc13 = s13.fma(dw1.mul(dx3), acc13);
             if (minimum) {
                 float mw0 = row.coefficients[b];
                 float mw1 = row.coefficients[secondScales + b];
@@ -634,19 +641,38 @@ final class TokenDots {
                 summs13 = Math.fma(mw1, sx[d3 + b], summs13);
             }
         }
+        // The accumulators leave through memory: a vector passed to a call that C2 did not inline (a lane sum, in a
+        // method this size) would be boxed on the heap.
+        float[] lanes = row.tileLanes;
+        acc00.intoArray(lanes, 0);
+        acc01.intoArray(lanes, N);
+        acc02.intoArray(lanes, 2 * N);
+        acc03.intoArray(lanes, 3 * N);
+        acc10.intoArray(lanes, 4 * N);
+        acc11.intoArray(lanes, 5 * N);
+        acc12.intoArray(lanes, 6 * N);
+        acc13.intoArray(lanes, 7 * N);
+        float[] summs = row.tileMinimums;
+        summs[0] = summs00;
+        summs[1] = summs01;
+        summs[2] = summs02;
+        summs[3] = summs03;
+        summs[4] = summs10;
+        summs[5] = summs11;
+        summs[6] = summs12;
+        summs[7] = summs13;
         int o0 = t * outStride + outIndex;
-        out[o0] = withMinimum(Lanes.sum(acc00, row.lanes), minimum, summs00);
-        out[o0 + outStride] = withMinimum(Lanes.sum(acc01, row.lanes), minimum, summs01);
-        out[o0 + 2 * outStride] = withMinimum(Lanes.sum(acc02, row.lanes), minimum, summs02);
-        out[o0 + 3 * outStride] = withMinimum(Lanes.sum(acc03, row.lanes), minimum, summs03);
-        out[o0 + 1] = withMinimum(Lanes.sum(acc10, row.lanes), minimum, summs10);
-        out[o0 + 1 + outStride] = withMinimum(Lanes.sum(acc11, row.lanes), minimum, summs11);
-        out[o0 + 1 + 2 * outStride] = withMinimum(Lanes.sum(acc12, row.lanes), minimum, summs12);
-        out[o0 + 1 + 3 * outStride] = withMinimum(Lanes.sum(acc13, row.lanes), minimum, summs13);
+        for (int k = 0; k < 2; k++) {
+            for (int j = 0; j < 4; j++) {
+                out[o0 + j * outStride + k] = withMinimum(lanes, (4 * k + j) * N, minimum, summs[4 * k + j]);
+            }
+        }
     }
 
-    /** The lanes' sum, plus {@code m*s} for formats with a minimum (adding 0 would turn -0 into +0). */
-    private static float withMinimum(float sum, boolean minimum, float summs) {
+    /** The sum of the eight lanes stored at {@code lanes[from ..]} in {@link Lanes#sum}'s order, plus {@code m*s}. */
+    private static float withMinimum(float[] lanes, int from, boolean minimum, float summs) {
+        float sum = ((lanes[from] + lanes[from + 4]) + (lanes[from + 2] + lanes[from + 6]))
+                + ((lanes[from + 1] + lanes[from + 5]) + (lanes[from + 3] + lanes[from + 7]));
         return minimum ? sum + summs : sum;
     }
 }
