@@ -248,7 +248,8 @@ final class TokenDots {
      * Rows {@code w} and {@code v} (rows {@code row} and {@code row + 1} of the output) times every token: two rows
      * by four tokens per pass, sixteen accumulators, each (row, token) with {@link #denseOne}'s operations in its
      * order. Only for lengths that leave no 8-lane chunk after the 16-lane steps (that step would make the method too
-     * large for C2 to compile it whole).
+     * large for C2 to compile it whole). Two leftover tokens take {@link #densePairTwoTokens}, a last one {@link
+     * #denseOne}.
      */
     private static void densePair(
             float[] w, float[] v, Activations a, float[] out, int row, int outStride, float[] lanes) {
@@ -345,10 +346,70 @@ final class TokenDots {
             out[(t + 2) * outStride + row + 1] = sv2;
             out[(t + 3) * outStride + row + 1] = sv3;
         }
-        for (; t < tokens; t++) {
+        if (t + 2 <= tokens) {
+            densePairTwoTokens(w, v, x, cols, t, out, row, outStride, lanes);
+            t += 2;
+        }
+        if (t < tokens) {
             out[t * outStride + row] = denseOne(w, x, t * cols, cols, lanes);
             out[t * outStride + row + 1] = denseOne(v, x, t * cols, cols, lanes);
         }
+    }
+
+    /**
+     * Rows {@code w} and {@code v} times tokens {@code t} and {@code t + 1}, as {@link #densePair} does four: a batch
+     * of two or three tokens (a few sequences decoding together) then loads each vector once for two products.
+     */
+    private static void densePairTwoTokens(
+            float[] w, float[] v, float[] x, int cols, int t, float[] out, int row, int outStride, float[] lanes) {
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int bound = cols - 2 * N + 1;
+        FloatVector w00 = FloatVector.zero(F);
+        FloatVector w01 = FloatVector.zero(F);
+        FloatVector w10 = FloatVector.zero(F);
+        FloatVector w11 = FloatVector.zero(F);
+        FloatVector v00 = FloatVector.zero(F);
+        FloatVector v01 = FloatVector.zero(F);
+        FloatVector v10 = FloatVector.zero(F);
+        FloatVector v11 = FloatVector.zero(F);
+        int i = 0;
+        for (; i < bound; i += 2 * N) {
+            FloatVector p = FloatVector.fromArray(F, w, i);
+            FloatVector q = FloatVector.fromArray(F, v, i);
+            FloatVector y = FloatVector.fromArray(F, x, x0 + i);
+            w00 = p.fma(y, w00);
+            v00 = q.fma(y, v00);
+            y = FloatVector.fromArray(F, x, x1 + i);
+            w10 = p.fma(y, w10);
+            v10 = q.fma(y, v10);
+            p = FloatVector.fromArray(F, w, i + N);
+            q = FloatVector.fromArray(F, v, i + N);
+            y = FloatVector.fromArray(F, x, x0 + i + N);
+            w01 = p.fma(y, w01);
+            v01 = q.fma(y, v01);
+            y = FloatVector.fromArray(F, x, x1 + i + N);
+            w11 = p.fma(y, w11);
+            v11 = q.fma(y, v11);
+        }
+        w00.add(w01).intoArray(lanes, 0);
+        float sw0 = Lanes.sumStored(lanes);
+        w10.add(w11).intoArray(lanes, 0);
+        float sw1 = Lanes.sumStored(lanes);
+        v00.add(v01).intoArray(lanes, 0);
+        float sv0 = Lanes.sumStored(lanes);
+        v10.add(v11).intoArray(lanes, 0);
+        float sv1 = Lanes.sumStored(lanes);
+        for (; i < cols; i++) {
+            sw0 += w[i] * x[x0 + i];
+            sw1 += w[i] * x[x1 + i];
+            sv0 += v[i] * x[x0 + i];
+            sv1 += v[i] * x[x1 + i];
+        }
+        out[t * outStride + row] = sw0;
+        out[(t + 1) * outStride + row] = sw1;
+        out[t * outStride + row + 1] = sv0;
+        out[(t + 1) * outStride + row + 1] = sv1;
     }
 
     /** Row {@code w} (row {@code row} of the output) times every token, four tokens per pass. */
