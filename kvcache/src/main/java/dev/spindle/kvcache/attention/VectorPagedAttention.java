@@ -54,7 +54,7 @@ final class VectorPagedAttention extends PagedAttention {
     private final KvType type;
     /** {@code [2][headDim / 32][blockSize]}: the current pair of Q8_0 K head blocks' scales as floats. */
     private final float[] keyScales;
-    /** {@code [blockSize][headDim / 32]}: the current Q8_0 V head block's scales as floats. */
+    /** {@code [2 * blockSize][headDim / 32]}: the current pair of Q8_0 V head blocks' scales as floats. */
     private final float[] valueScales;
     /** Q8_0 blocks (scales) per V row. */
     private final int scalesPerRow;
@@ -67,7 +67,7 @@ final class VectorPagedAttention extends PagedAttention {
         this.type = layout.shape().type();
         this.scalesPerRow = Math.max(1, headDim / Q8_BLOCK);
         this.keyScales = new float[2 * scalesPerRow * blockSize];
-        this.valueScales = new float[blockSize * scalesPerRow];
+        this.valueScales = new float[2 * blockSize * scalesPerRow];
         this.rowBytes = layout.rowBytes();
     }
 
@@ -121,7 +121,6 @@ final class VectorPagedAttention extends PagedAttention {
         }
         int perBlock = blockSize / LANES;
         int vectors = (second == first ? 1 : 2) * perBlock;
-        int rows = group * blockSize;
         for (int j = 0; j < vectors; j += 2) {
             int k = Math.min(j + 1, vectors - 1);
             int blockA = j / perBlock;
@@ -130,8 +129,8 @@ final class VectorPagedAttention extends PagedAttention {
             int cB = (k % perBlock) * LANES;
             long kA = blockA == 0 ? atA : atB;
             long kB = blockB == 0 ? atA : atB;
-            int rowA = blockA * rows + cA;
-            int rowB = blockB * rows + cB;
+            int rowA = blockA * blockSize + cA;
+            int rowB = blockB * blockSize + cB;
             int scalesA = blockA * scales;
             int scalesB = blockB * scales;
             int h = 0;
@@ -228,24 +227,24 @@ final class VectorPagedAttention extends PagedAttention {
             a7 = q7.fma(x, a7);
             b7 = q7.fma(y, b7);
         }
-        int wA = rowA + h * blockSize;
-        int wB = rowB + h * blockSize;
+        int wA = rowA + h * span;
+        int wB = rowB + h * span;
         a0.intoArray(weights, wA);
-        a1.intoArray(weights, wA + blockSize);
-        a2.intoArray(weights, wA + 2 * blockSize);
-        a3.intoArray(weights, wA + 3 * blockSize);
-        a4.intoArray(weights, wA + 4 * blockSize);
-        a5.intoArray(weights, wA + 5 * blockSize);
-        a6.intoArray(weights, wA + 6 * blockSize);
-        a7.intoArray(weights, wA + 7 * blockSize);
+        a1.intoArray(weights, wA + span);
+        a2.intoArray(weights, wA + 2 * span);
+        a3.intoArray(weights, wA + 3 * span);
+        a4.intoArray(weights, wA + 4 * span);
+        a5.intoArray(weights, wA + 5 * span);
+        a6.intoArray(weights, wA + 6 * span);
+        a7.intoArray(weights, wA + 7 * span);
         b0.intoArray(weights, wB);
-        b1.intoArray(weights, wB + blockSize);
-        b2.intoArray(weights, wB + 2 * blockSize);
-        b3.intoArray(weights, wB + 3 * blockSize);
-        b4.intoArray(weights, wB + 4 * blockSize);
-        b5.intoArray(weights, wB + 5 * blockSize);
-        b6.intoArray(weights, wB + 6 * blockSize);
-        b7.intoArray(weights, wB + 7 * blockSize);
+        b1.intoArray(weights, wB + span);
+        b2.intoArray(weights, wB + 2 * span);
+        b3.intoArray(weights, wB + 3 * span);
+        b4.intoArray(weights, wB + 4 * span);
+        b5.intoArray(weights, wB + 5 * span);
+        b6.intoArray(weights, wB + 6 * span);
+        b7.intoArray(weights, wB + 7 * span);
     }
 
     private void scoreFour(long atA, int cA, int rowA, int scalesA, long atB, int cB, int rowB, int scalesB, int h) {
@@ -304,16 +303,16 @@ final class VectorPagedAttention extends PagedAttention {
             a3 = q3.fma(x, a3);
             b3 = q3.fma(y, b3);
         }
-        int wA = rowA + h * blockSize;
-        int wB = rowB + h * blockSize;
+        int wA = rowA + h * span;
+        int wB = rowB + h * span;
         a0.intoArray(weights, wA);
-        a1.intoArray(weights, wA + blockSize);
-        a2.intoArray(weights, wA + 2 * blockSize);
-        a3.intoArray(weights, wA + 3 * blockSize);
+        a1.intoArray(weights, wA + span);
+        a2.intoArray(weights, wA + 2 * span);
+        a3.intoArray(weights, wA + 3 * span);
         b0.intoArray(weights, wB);
-        b1.intoArray(weights, wB + blockSize);
-        b2.intoArray(weights, wB + 2 * blockSize);
-        b3.intoArray(weights, wB + 3 * blockSize);
+        b1.intoArray(weights, wB + span);
+        b2.intoArray(weights, wB + 2 * span);
+        b3.intoArray(weights, wB + 3 * span);
     }
 
     private void scoreTwo(long atA, int cA, int rowA, int scalesA, long atB, int cB, int rowB, int scalesB, int h) {
@@ -362,12 +361,12 @@ final class VectorPagedAttention extends PagedAttention {
             a1 = q1.fma(x, a1);
             b1 = q1.fma(y, b1);
         }
-        int wA = rowA + h * blockSize;
-        int wB = rowB + h * blockSize;
+        int wA = rowA + h * span;
+        int wB = rowB + h * span;
         a0.intoArray(weights, wA);
-        a1.intoArray(weights, wA + blockSize);
+        a1.intoArray(weights, wA + span);
         b0.intoArray(weights, wB);
-        b1.intoArray(weights, wB + blockSize);
+        b1.intoArray(weights, wB + span);
     }
 
     private void scoreOne(long atA, int cA, int rowA, int scalesA, long atB, int cB, int rowB, int scalesB, int h) {
@@ -411,8 +410,8 @@ final class VectorPagedAttention extends PagedAttention {
             a0 = q0.fma(x, a0);
             b0 = q0.fma(y, b0);
         }
-        int wA = rowA + h * blockSize;
-        int wB = rowB + h * blockSize;
+        int wA = rowA + h * span;
+        int wB = rowB + h * span;
         a0.intoArray(weights, wA);
         b0.intoArray(weights, wB);
     }
@@ -420,15 +419,15 @@ final class VectorPagedAttention extends PagedAttention {
     @Override
     float rowMax(int row) {
         FloatVector max = FloatVector.fromArray(FLOATS, weights, row);
-        for (int c = LANES; c < blockSize; c += LANES) {
+        for (int c = LANES; c < span; c += LANES) {
             max = max.max(FloatVector.fromArray(FLOATS, weights, row + c));
         }
         return max.reduceLanes(VectorOperators.MAX);
     }
 
     @Override
-    void exponentiate(int base, float[] maxima) {
-        expMinus(weights, base, maxima, group, blockSize);
+    void exponentiate(float[] maxima) {
+        expMinus(weights, 0, maxima, group, span);
     }
 
     /**
@@ -472,27 +471,34 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     @Override
-    void foldSums(int row, int sumRow, float rescale) {
+    void foldSums(int row, float rescale) {
         FloatVector factor = FloatVector.broadcast(FLOATS, rescale);
-        for (int c = 0; c < blockSize; c += LANES) {
-            FloatVector.fromArray(FLOATS, sums, sumRow + c)
+        for (int c = 0; c < span; c += LANES) {
+            FloatVector.fromArray(FLOATS, sums, row + c)
                     .fma(factor, FloatVector.fromArray(FLOATS, weights, row + c))
-                    .intoArray(sums, sumRow + c);
+                    .intoArray(sums, row + c);
         }
     }
 
     /**
-     * Adds the block's weighted V rows to every query head's accumulator, V converted in registers as it is loaded (for
+     * Adds the pair's weighted V rows to every query head's accumulator, V converted in registers as it is loaded (for
      * Q8_0, quant times its row's scale: exact, as for K). Vectors of the head dimension are taken two at a time so
      * that each weight broadcast feeds two fused multiply-adds; an odd last one is paired with itself (computed twice,
      * stored twice, the same bits).
      */
     @Override
-    void accumulate(int layer, int block, int kvHead, int valid, int base) {
-        long at = layout.valueOffset(layer, block, kvHead);
+    void accumulatePair(int layer, int first, int second, int kvHead, int valid) {
+        long atA = layout.valueOffset(layer, first, kvHead);
+        long atB = layout.valueOffset(layer, second, kvHead);
+        int validA = Math.min(valid, blockSize);
+        int validB = valid - validA;
         if (type == KvType.Q8_0) {
-            for (int i = 0; i < valid * scalesPerRow; i++) {
-                valueScales[i] = Float.float16ToFloat(pool.get(SHORT, at + (long) i * Q8_BLOCK_BYTES));
+            for (int i = 0; i < validA * scalesPerRow; i++) {
+                valueScales[i] = Float.float16ToFloat(pool.get(SHORT, atA + (long) i * Q8_BLOCK_BYTES));
+            }
+            for (int i = 0; i < validB * scalesPerRow; i++) {
+                valueScales[blockSize * scalesPerRow + i] =
+                        Float.float16ToFloat(pool.get(SHORT, atB + (long) i * Q8_BLOCK_BYTES));
             }
         }
         if (type == KvType.F16) {
@@ -500,7 +506,7 @@ final class VectorPagedAttention extends PagedAttention {
             // V * 2^-112 exactly; the weights take the 2^112 instead (exactly: they lie in [1e-38, 1]), and each
             // product inside a fused multiply-add is the same real number as the scalar twin's.
             FloatVector boost = FloatVector.broadcast(FLOATS, HALF_EXPONENT_BIAS_FIX);
-            for (int i = base; i < base + group * blockSize; i += LANES) {
+            for (int i = 0; i < group * span; i += LANES) {
                 FloatVector.fromArray(FLOATS, weights, i).mul(boost).intoArray(weights, i);
             }
         }
@@ -510,24 +516,24 @@ final class VectorPagedAttention extends PagedAttention {
             int c2 = Math.min(j + 1, vectors - 1) * LANES;
             int h = 0;
             for (; h + 8 <= group; h += 8) {
-                accumulateEight(at, h, valid, base, c1, c2);
+                accumulateEight(atA, validA, atB, validB, h, c1, c2);
             }
             if (h + 4 <= group) {
-                accumulateFour(at, h, valid, base, c1, c2);
+                accumulateFour(atA, validA, atB, validB, h, c1, c2);
                 h += 4;
             }
             if (h + 2 <= group) {
-                accumulateTwo(at, h, valid, base, c1, c2);
+                accumulateTwo(atA, validA, atB, validB, h, c1, c2);
                 h += 2;
             }
             if (h < group) {
-                accumulateOne(at, h, valid, base, c1, c2);
+                accumulateOne(atA, validA, atB, validB, h, c1, c2);
             }
         }
     }
 
-    private void accumulateEight(long at, int h, int valid, int base, int c1, int c2) {
-        int w = base + h * blockSize;
+    private void accumulateEight(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector o1 =
@@ -559,65 +565,127 @@ final class VectorPagedAttention extends PagedAttention {
                 FloatVector.fromArray(FLOATS, accumulator, a + 6 * headDim + c2).mul(rescale[h + 6]);
         FloatVector p7 =
                 FloatVector.fromArray(FLOATS, accumulator, a + 7 * headDim + c2).mul(rescale[h + 7]);
-        for (int t = 0; t < valid; t++) {
+        for (int t = 0; t < validA; t++) {
             FloatVector x = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c1 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c1 / Q8_BLOCK]);
             };
             FloatVector y = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c2 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
             FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
-            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * blockSize + t]);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + t]);
             o2 = w2.fma(x, o2);
             p2 = w2.fma(y, p2);
-            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * blockSize + t]);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + t]);
             o3 = w3.fma(x, o3);
             p3 = w3.fma(y, p3);
-            FloatVector w4 = FloatVector.broadcast(FLOATS, weights[w + 4 * blockSize + t]);
+            FloatVector w4 = FloatVector.broadcast(FLOATS, weights[w + 4 * span + t]);
             o4 = w4.fma(x, o4);
             p4 = w4.fma(y, p4);
-            FloatVector w5 = FloatVector.broadcast(FLOATS, weights[w + 5 * blockSize + t]);
+            FloatVector w5 = FloatVector.broadcast(FLOATS, weights[w + 5 * span + t]);
             o5 = w5.fma(x, o5);
             p5 = w5.fma(y, p5);
-            FloatVector w6 = FloatVector.broadcast(FLOATS, weights[w + 6 * blockSize + t]);
+            FloatVector w6 = FloatVector.broadcast(FLOATS, weights[w + 6 * span + t]);
             o6 = w6.fma(x, o6);
             p6 = w6.fma(y, p6);
-            FloatVector w7 = FloatVector.broadcast(FLOATS, weights[w + 7 * blockSize + t]);
+            FloatVector w7 = FloatVector.broadcast(FLOATS, weights[w + 7 * span + t]);
+            o7 = w7.fma(x, o7);
+            p7 = w7.fma(y, p7);
+        }
+        for (int t = 0; t < validB; t++) {
+            FloatVector x = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c1), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c1 / Q8_BLOCK]);
+            };
+            FloatVector y = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c2), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c2), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
+            };
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
+            o0 = w0.fma(x, o0);
+            p0 = w0.fma(y, p0);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + blockSize + t]);
+            o1 = w1.fma(x, o1);
+            p1 = w1.fma(y, p1);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + blockSize + t]);
+            o2 = w2.fma(x, o2);
+            p2 = w2.fma(y, p2);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + blockSize + t]);
+            o3 = w3.fma(x, o3);
+            p3 = w3.fma(y, p3);
+            FloatVector w4 = FloatVector.broadcast(FLOATS, weights[w + 4 * span + blockSize + t]);
+            o4 = w4.fma(x, o4);
+            p4 = w4.fma(y, p4);
+            FloatVector w5 = FloatVector.broadcast(FLOATS, weights[w + 5 * span + blockSize + t]);
+            o5 = w5.fma(x, o5);
+            p5 = w5.fma(y, p5);
+            FloatVector w6 = FloatVector.broadcast(FLOATS, weights[w + 6 * span + blockSize + t]);
+            o6 = w6.fma(x, o6);
+            p6 = w6.fma(y, p6);
+            FloatVector w7 = FloatVector.broadcast(FLOATS, weights[w + 7 * span + blockSize + t]);
             o7 = w7.fma(x, o7);
             p7 = w7.fma(y, p7);
         }
@@ -639,8 +707,8 @@ final class VectorPagedAttention extends PagedAttention {
         p7.intoArray(accumulator, a + 7 * headDim + c2);
     }
 
-    private void accumulateFour(long at, int h, int valid, int base, int c1, int c2) {
-        int w = base + h * blockSize;
+    private void accumulateFour(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector o1 =
@@ -656,53 +724,103 @@ final class VectorPagedAttention extends PagedAttention {
                 FloatVector.fromArray(FLOATS, accumulator, a + 2 * headDim + c2).mul(rescale[h + 2]);
         FloatVector p3 =
                 FloatVector.fromArray(FLOATS, accumulator, a + 3 * headDim + c2).mul(rescale[h + 3]);
-        for (int t = 0; t < valid; t++) {
+        for (int t = 0; t < validA; t++) {
             FloatVector x = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c1 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c1 / Q8_BLOCK]);
             };
             FloatVector y = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c2 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
             FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
-            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * blockSize + t]);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + t]);
             o2 = w2.fma(x, o2);
             p2 = w2.fma(y, p2);
-            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * blockSize + t]);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + t]);
+            o3 = w3.fma(x, o3);
+            p3 = w3.fma(y, p3);
+        }
+        for (int t = 0; t < validB; t++) {
+            FloatVector x = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c1), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c1 / Q8_BLOCK]);
+            };
+            FloatVector y = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c2), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c2), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
+            };
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
+            o0 = w0.fma(x, o0);
+            p0 = w0.fma(y, p0);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + blockSize + t]);
+            o1 = w1.fma(x, o1);
+            p1 = w1.fma(y, p1);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + blockSize + t]);
+            o2 = w2.fma(x, o2);
+            p2 = w2.fma(y, p2);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + blockSize + t]);
             o3 = w3.fma(x, o3);
             p3 = w3.fma(y, p3);
         }
@@ -716,8 +834,8 @@ final class VectorPagedAttention extends PagedAttention {
         p3.intoArray(accumulator, a + 3 * headDim + c2);
     }
 
-    private void accumulateTwo(long at, int h, int valid, int base, int c1, int c2) {
-        int w = base + h * blockSize;
+    private void accumulateTwo(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector o1 =
@@ -725,47 +843,91 @@ final class VectorPagedAttention extends PagedAttention {
         FloatVector p0 = FloatVector.fromArray(FLOATS, accumulator, a + c2).mul(rescale[h]);
         FloatVector p1 =
                 FloatVector.fromArray(FLOATS, accumulator, a + headDim + c2).mul(rescale[h + 1]);
-        for (int t = 0; t < valid; t++) {
+        for (int t = 0; t < validA; t++) {
             FloatVector x = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c1 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c1 / Q8_BLOCK]);
             };
             FloatVector y = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c2 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
             FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + t]);
+            o1 = w1.fma(x, o1);
+            p1 = w1.fma(y, p1);
+        }
+        for (int t = 0; t < validB; t++) {
+            FloatVector x = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c1), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c1 / Q8_BLOCK]);
+            };
+            FloatVector y = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c2), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c2), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
+            };
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
+            o0 = w0.fma(x, o0);
+            p0 = w0.fma(y, p0);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + blockSize + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
         }
@@ -775,49 +937,90 @@ final class VectorPagedAttention extends PagedAttention {
         p1.intoArray(accumulator, a + headDim + c2);
     }
 
-    private void accumulateOne(long at, int h, int valid, int base, int c1, int c2) {
-        int w = base + h * blockSize;
+    private void accumulateOne(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector p0 = FloatVector.fromArray(FLOATS, accumulator, a + c2).mul(rescale[h]);
-        for (int t = 0; t < valid; t++) {
+        for (int t = 0; t < validA; t++) {
             FloatVector x = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c1), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c1), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c1), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c1 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c1 / Q8_BLOCK]);
             };
             FloatVector y = switch (type) {
-                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, at + 4L * (t * headDim + c2), ORDER);
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c2), ORDER);
                 case F16 ->
-                    ((FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, at + 2L * (t * headDim + c2), ORDER)
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (t * headDim + c2), ORDER)
                                             .convertShape(VectorOperators.S2I, INTS, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats());
+                            .reinterpretAsFloats();
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(
                                             QUANTS,
                                             pool,
-                                            at + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            atA + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
                                             ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
-                            .mul(valueScales[t * scalesPerRow + c2 / Q8_BLOCK]);
+                            .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
             FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
+            o0 = w0.fma(x, o0);
+            p0 = w0.fma(y, p0);
+        }
+        for (int t = 0; t < validB; t++) {
+            FloatVector x = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c1), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c1 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c1 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c1 / Q8_BLOCK]);
+            };
+            FloatVector y = switch (type) {
+                case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c2), ORDER);
+                case F16 ->
+                    (FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (t * headDim + c2), ORDER)
+                                            .convertShape(VectorOperators.S2I, INTS, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_SIGN_AND_MAGNITUDE)
+                            .reinterpretAsFloats();
+                case Q8_0 ->
+                    ((FloatVector) ByteVector.fromMemorySegment(
+                                            QUANTS,
+                                            pool,
+                                            atB + t * rowBytes + (c2 / Q8_BLOCK) * Q8_BLOCK_BYTES + 2 + c2 % Q8_BLOCK,
+                                            ORDER)
+                                    .convertShape(VectorOperators.B2F, FLOATS, 0))
+                            .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
+            };
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
         }
