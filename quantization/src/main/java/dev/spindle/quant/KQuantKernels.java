@@ -1,6 +1,7 @@
 package dev.spindle.quant;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * The products of the K-quant formats (Q4_K, Q5_K, Q6_K) with activations rounded as llama.cpp rounds them for
@@ -22,8 +23,15 @@ import java.lang.foreign.MemorySegment;
  */
 abstract class KQuantKernels extends TypeKernels {
 
-    /** Floats of scratch the kernels here need (accumulators kept in memory between super-blocks). */
+    /**
+     * Floats of scratch the kernels here need: up to four accumulators kept in memory between super-blocks, then
+     * from {@link #SUMS} the integer lane sums of the super-block at hand (vectors never cross a call that C2 may
+     * not inline: they would be boxed).
+     */
     static final int SCRATCH = TypeKernels.LANE_SCRATCH;
+
+    /** Where the super-block methods leave their integer lane sums in the scratch. */
+    static final int SUMS = 4 * Lanes.N;
 
     KQuantKernels(GgmlType type) {
         super(type);
@@ -68,6 +76,21 @@ abstract class KQuantKernels extends TypeKernels {
             float[] lanes);
 
     /**
+     * The minimum term of a Q4_K/Q5_K row of {@code a.cols()} weights ({@code bytesPerBlock} per super-block) with
+     * token {@code token}: {@code sum_b (dmin_b * d_x) * minimumSum}, super-block after super-block.
+     */
+    static float minimums(MemorySegment w, long offset, int bytesPerBlock, KQuantActivations a, int token) {
+        int dt = token * a.blocks;
+        int st = token * a.runs;
+        float m = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * bytesPerBlock;
+            m += (Lanes.half(w, o + 2) * a.d[dt + b]) * minimumSum(w, o + 4, a.sums, st + 8 * b);
+        }
+        return m;
+    }
+
+    /**
      * The integer of a Q4_K/Q5_K super-block's minimums: {@code sum_j m_j * sums[at + j]}, the eight 6-bit minimums
      * stored at {@code scalesAt} times the sums of the activation quants over each sub-block of 32.
      */
@@ -78,5 +101,18 @@ abstract class KQuantKernels extends TypeKernels {
             m += KQuantMath.level(mins, j) * sums[at + j];
         }
         return m;
+    }
+
+    /** {@code lanes[accAt ..] = lanes[sumAt ..] * scale + lanes[accAt ..]}, one fma per lane. */
+    static void accumulate(float[] lanes, int sumAt, float scale, int accAt) {
+        FloatVector.fromArray(Lanes.F, lanes, sumAt)
+                .fma(FloatVector.broadcast(Lanes.F, scale), FloatVector.fromArray(Lanes.F, lanes, accAt))
+                .intoArray(lanes, accAt);
+    }
+
+    /** The sum of {@code lanes[at .. at + 8)} in {@link Lanes#sum}'s order. */
+    static float laneSum(float[] lanes, int at) {
+        return ((lanes[at] + lanes[at + 4]) + (lanes[at + 2] + lanes[at + 6]))
+                + ((lanes[at + 1] + lanes[at + 5]) + (lanes[at + 3] + lanes[at + 7]));
     }
 }

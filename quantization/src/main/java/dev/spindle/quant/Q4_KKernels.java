@@ -161,19 +161,22 @@ final class Q4_KKernels extends KQuantKernels {
 
     @Override
     float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
-        float[] x = a.q;
-        int xt = token * a.cols;
-        int dt = token * a.blocks;
-        int st = token * a.runs;
+        return rowRounded(w, offset, a.q, token * a.cols, a.d, token * a.blocks, a.blocks, lanes)
+                - minimums(w, offset, BYTES, a, token);
+    }
+
+    /**
+     * The vector part of {@link #dotRounded}: the whole row in one method that C2 compiles with everything inlined
+     * (the minimums, scalar, are apart: with them the method exceeds C2's inlining budget).
+     */
+    private static float rowRounded(
+            MemorySegment w, long offset, float[] x, int xt, float[] d, int dt, int blocks, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
-        float minimums = 0;
-        for (int b = 0; b < a.blocks; b++) {
+        for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            long scales = KQuantMath.scales(w, o + 4);
             int xo = xt + b * BLOCK;
-            // Integers throughout (KQuantKernels): even and odd sub-blocks in two chains, added exactly.
-            FloatVector even = FloatVector.zero(F);
-            FloatVector odd = FloatVector.zero(F);
+            long scales = KQuantMath.scales(w, o + 4);
+            FloatVector sum = FloatVector.zero(F); // exact integers (KQuantKernels)
             for (int c = 0; c < 4; c++) {
                 long qs = o + 16 + 32 * c;
                 int xc = xo + 64 * c;
@@ -187,14 +190,12 @@ final class Q4_KKernels extends KQuantKernels {
                     hi = Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4))
                             .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
                 }
-                even = lo.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c)), even);
-                odd = hi.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1)), odd);
+                sum = lo.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c)), sum);
+                sum = hi.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1)), sum);
             }
-            float dx = a.d[dt + b];
-            acc = even.add(odd).fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx), acc);
-            minimums += (Lanes.half(w, o + 2) * dx) * minimumSum(w, o + 4, a.sums, st + 8 * b);
+            acc = sum.fma(FloatVector.broadcast(F, Lanes.half(w, o) * d[dt + b]), acc);
         }
-        return Lanes.sum(acc, lanes) - minimums;
+        return Lanes.sum(acc, lanes);
     }
 
     @Override
@@ -235,76 +236,83 @@ final class Q4_KKernels extends KQuantKernels {
             int outIndex,
             int outStride,
             float[] lanes) {
-        float[] x = a.q;
-        int x0 = token * a.cols;
-        int x1 = x0 + a.cols;
-        int x2 = x1 + a.cols;
-        int x3 = x2 + a.cols;
+        java.util.Arrays.fill(lanes, 0, 4 * Lanes.N, 0f);
         int dt = token * a.blocks;
         int st = token * a.runs;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        FloatVector acc2 = FloatVector.zero(F);
-        FloatVector acc3 = FloatVector.zero(F);
+        int nb = a.blocks;
+        int nr = a.runs;
+        float[] d = a.d;
         float min0 = 0;
         float min1 = 0;
         float min2 = 0;
         float min3 = 0;
-        for (int b = 0; b < a.blocks; b++) {
+        for (int b = 0; b < nb; b++) {
             long o = offset + (long) b * BYTES;
-            long scales = KQuantMath.scales(w, o + 4);
-            int xb = b * BLOCK;
-            // Each weight times its sub-block scale once (exact: at most 63 * 15), then into all four tokens.
-            FloatVector e0 = FloatVector.zero(F);
-            FloatVector e1 = FloatVector.zero(F);
-            FloatVector e2 = FloatVector.zero(F);
-            FloatVector e3 = FloatVector.zero(F);
-            FloatVector o0 = FloatVector.zero(F);
-            FloatVector o1 = FloatVector.zero(F);
-            FloatVector o2 = FloatVector.zero(F);
-            FloatVector o3 = FloatVector.zero(F);
-            for (int c = 0; c < 4; c++) {
-                long qs = o + 16 + 32 * c;
-                int xc = xb + 64 * c;
-                FloatVector scLo = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c));
-                FloatVector scHi = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1));
-                ByteVector first = Lanes.bytes16(w, qs);
-                ByteVector second = Lanes.bytes16(w, qs + 16);
-                for (int k = 0; k < 32; k += 8) {
-                    IntVector v = Lanes.unsignedPart(k < 16 ? first : second, (k >> 3) & 1);
-                    FloatVector lo = Lanes.toFloats(v.and(15)).mul(scLo);
-                    FloatVector hi =
-                            Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4)).mul(scHi);
-                    int xl = xc + k;
-                    int xh = xc + 32 + k;
-                    e0 = lo.fma(FloatVector.fromArray(F, x, x0 + xl), e0);
-                    e1 = lo.fma(FloatVector.fromArray(F, x, x1 + xl), e1);
-                    e2 = lo.fma(FloatVector.fromArray(F, x, x2 + xl), e2);
-                    e3 = lo.fma(FloatVector.fromArray(F, x, x3 + xl), e3);
-                    o0 = hi.fma(FloatVector.fromArray(F, x, x0 + xh), o0);
-                    o1 = hi.fma(FloatVector.fromArray(F, x, x1 + xh), o1);
-                    o2 = hi.fma(FloatVector.fromArray(F, x, x2 + xh), o2);
-                    o3 = hi.fma(FloatVector.fromArray(F, x, x3 + xh), o3);
-                }
-            }
+            superBlockRounded4(w, o, a, token, b, lanes);
             float dw = Lanes.half(w, o);
+            accumulate(lanes, SUMS, dw * d[dt + b], 0);
+            accumulate(lanes, SUMS + Lanes.N, dw * d[dt + nb + b], Lanes.N);
+            accumulate(lanes, SUMS + 2 * Lanes.N, dw * d[dt + 2 * nb + b], 2 * Lanes.N);
+            accumulate(lanes, SUMS + 3 * Lanes.N, dw * d[dt + 3 * nb + b], 3 * Lanes.N);
             float dmin = Lanes.half(w, o + 2);
-            float[] d = a.d;
-            int nb = a.blocks;
-            acc0 = e0.add(o0).fma(FloatVector.broadcast(F, dw * d[dt + b]), acc0);
-            acc1 = e1.add(o1).fma(FloatVector.broadcast(F, dw * d[dt + nb + b]), acc1);
-            acc2 = e2.add(o2).fma(FloatVector.broadcast(F, dw * d[dt + 2 * nb + b]), acc2);
-            acc3 = e3.add(o3).fma(FloatVector.broadcast(F, dw * d[dt + 3 * nb + b]), acc3);
-            int nr = a.runs;
             min0 += (dmin * d[dt + b]) * minimumSum(w, o + 4, a.sums, st + 8 * b);
             min1 += (dmin * d[dt + nb + b]) * minimumSum(w, o + 4, a.sums, st + nr + 8 * b);
             min2 += (dmin * d[dt + 2 * nb + b]) * minimumSum(w, o + 4, a.sums, st + 2 * nr + 8 * b);
             min3 += (dmin * d[dt + 3 * nb + b]) * minimumSum(w, o + 4, a.sums, st + 3 * nr + 8 * b);
         }
-        out[token * outStride + outIndex] = Lanes.sum(acc0, lanes) - min0;
-        out[(token + 1) * outStride + outIndex] = Lanes.sum(acc1, lanes) - min1;
-        out[(token + 2) * outStride + outIndex] = Lanes.sum(acc2, lanes) - min2;
-        out[(token + 3) * outStride + outIndex] = Lanes.sum(acc3, lanes) - min3;
+        out[token * outStride + outIndex] = laneSum(lanes, 0) - min0;
+        out[(token + 1) * outStride + outIndex] = laneSum(lanes, Lanes.N) - min1;
+        out[(token + 2) * outStride + outIndex] = laneSum(lanes, 2 * Lanes.N) - min2;
+        out[(token + 3) * outStride + outIndex] = laneSum(lanes, 3 * Lanes.N) - min3;
+    }
+
+    /**
+     * The vector part of one super-block of {@link #dotRounded4}, the four tokens' accumulators in {@code lanes[8i
+     * ..]}. Each weight is multiplied by its sub-block scale once (exact: at most 63 * 15), then into all four.
+     */
+    private static void superBlockRounded4(
+            MemorySegment w, long o, KQuantActivations a, int token, int b, float[] lanes) {
+        float[] x = a.q;
+        int x0 = token * a.cols + b * BLOCK;
+        int x1 = x0 + a.cols;
+        int x2 = x1 + a.cols;
+        int x3 = x2 + a.cols;
+        long scales = KQuantMath.scales(w, o + 4);
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = FloatVector.zero(F);
+        FloatVector o2 = FloatVector.zero(F);
+        FloatVector o3 = FloatVector.zero(F);
+        for (int c = 0; c < 4; c++) {
+            long qs = o + 16 + 32 * c;
+            FloatVector scLo = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c));
+            FloatVector scHi = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1));
+            ByteVector first = Lanes.bytes16(w, qs);
+            ByteVector second = Lanes.bytes16(w, qs + 16);
+            for (int k = 0; k < 32; k += 8) {
+                IntVector v = Lanes.unsignedPart(k < 16 ? first : second, (k >> 3) & 1);
+                FloatVector lo = Lanes.toFloats(v.and(15)).mul(scLo);
+                FloatVector hi =
+                        Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4)).mul(scHi);
+                int xl = 64 * c + k;
+                int xh = xl + 32;
+                e0 = lo.fma(FloatVector.fromArray(F, x, x0 + xl), e0);
+                e1 = lo.fma(FloatVector.fromArray(F, x, x1 + xl), e1);
+                e2 = lo.fma(FloatVector.fromArray(F, x, x2 + xl), e2);
+                e3 = lo.fma(FloatVector.fromArray(F, x, x3 + xl), e3);
+                o0 = hi.fma(FloatVector.fromArray(F, x, x0 + xh), o0);
+                o1 = hi.fma(FloatVector.fromArray(F, x, x1 + xh), o1);
+                o2 = hi.fma(FloatVector.fromArray(F, x, x2 + xh), o2);
+                o3 = hi.fma(FloatVector.fromArray(F, x, x3 + xh), o3);
+            }
+        }
+        e0.add(o0).intoArray(lanes, SUMS);
+        e1.add(o1).intoArray(lanes, SUMS + Lanes.N);
+        e2.add(o2).intoArray(lanes, SUMS + 2 * Lanes.N);
+        e3.add(o3).intoArray(lanes, SUMS + 3 * Lanes.N);
     }
 
     @Override

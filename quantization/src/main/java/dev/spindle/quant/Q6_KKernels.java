@@ -3,7 +3,7 @@ package dev.spindle.quant;
 import static dev.spindle.quant.Lanes.F;
 
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.ByteVector;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -29,6 +29,12 @@ final class Q6_KKernels extends KQuantKernels {
 
     static final int BLOCK = 256;
     static final int BYTES = 210;
+
+    /** The offset of the quants as a vector: C2 parses a lanewise op with a vector in fewer nodes than with a scalar. */
+    private static final IntVector THIRTY_TWO = IntVector.broadcast(Lanes.I, 32);
+
+    private static final ValueLayout.OfLong LE_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     Q6_KKernels() {
         super(GgmlType.Q6_K);
@@ -210,52 +216,55 @@ final class Q6_KKernels extends KQuantKernels {
         int xt = token * a.cols;
         int dt = token * a.blocks;
         for (int b = 0; b < a.blocks; b++) {
-            superBlockRounded(w, offset + (long) b * BYTES, a.q, xt + b * BLOCK, a.d[dt + b], lanes);
+            long o = offset + (long) b * BYTES;
+            for (int quarter = 0; quarter < 4; quarter++) {
+                quarterRounded(w, o, quarter, a.q, xt + b * BLOCK, lanes);
+            }
+            accumulate(lanes, SUMS, Lanes.half(w, o + 208) * a.d[dt + b], 0);
         }
         return Lanes.sumStored(lanes);
     }
 
     /**
-     * One super-block of {@link #dotRounded}, its accumulator kept in {@code lanes} (as {@link #superBlock}, for
-     * C2's inlining budget). The -32 of every quant is taken in the integers, so the lanes stay below 2^24.
+     * Quarter {@code 2n + half} of a super-block of {@link #dotRounded} (sub-blocks {@code 8n + 2t + half}): its
+     * integer lane sums stored (first quarter) or added at {@code lanes[SUMS ..]}. A method per quarter: a whole
+     * super-block, even half of one, exceeds C2's inlining budget. The -32 of every quant is taken in the integers,
+     * so the lanes stay below 2^24.
      */
-    private static void superBlockRounded(MemorySegment w, long o, float[] x, int xo, float dx, float[] lanes) {
-        FloatVector t0 = FloatVector.zero(F);
-        FloatVector t1 = FloatVector.zero(F);
-        FloatVector t2 = FloatVector.zero(F);
-        FloatVector t3 = FloatVector.zero(F);
-        for (int n = 0; n < 2; n++) {
-            long ql = o + 64 * n;
-            long qh = o + 128 + 32 * n;
-            int xn = xo + 128 * n;
-            for (int half = 0; half < 2; half++) {
-                ByteVector a16 = Lanes.bytes16(w, ql + 16 * half);
-                ByteVector c16 = Lanes.bytes16(w, ql + 32 + 16 * half);
-                ByteVector h16 = Lanes.bytes16(w, qh + 16 * half);
-                FloatVector s0 = FloatVector.zero(F);
-                FloatVector s1 = FloatVector.zero(F);
-                FloatVector s2 = FloatVector.zero(F);
-                FloatVector s3 = FloatVector.zero(F);
-                for (int step = 0; step < 2; step++) {
-                    IntVector a = Lanes.unsignedPart(a16, step);
-                    IntVector c = Lanes.unsignedPart(c16, step);
-                    IntVector h = Lanes.unsignedPart(h16, step);
-                    int xk = xn + 16 * half + 8 * step;
-                    s0 = Lanes.toFloats(quant0(a, h).sub(32)).fma(FloatVector.fromArray(F, x, xk), s0);
-                    s1 = Lanes.toFloats(quant1(c, h).sub(32)).fma(FloatVector.fromArray(F, x, xk + 32), s1);
-                    s2 = Lanes.toFloats(quant2(a, h).sub(32)).fma(FloatVector.fromArray(F, x, xk + 64), s2);
-                    s3 = Lanes.toFloats(quant3(c, h).sub(32)).fma(FloatVector.fromArray(F, x, xk + 96), s3);
-                }
-                long sc = o + 192 + 8 * n + half;
-                t0 = s0.fma(FloatVector.broadcast(F, w.get(BYTE, sc)), t0);
-                t1 = s1.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 2)), t1);
-                t2 = s2.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 4)), t2);
-                t3 = s3.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 6)), t3);
-            }
+    private static void quarterRounded(MemorySegment w, long o, int quarter, float[] x, int xo, float[] lanes) {
+        int n = quarter >> 1;
+        int half = quarter & 1;
+        long ql = o + 64 * n;
+        long qh = o + 128 + 32 * n;
+        int xn = xo + 128 * n;
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        for (int k = 16 * half; k < 16 * half + 16; k += 8) {
+            IntVector a = Lanes.unsignedBytes(w, ql + k);
+            IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
+            IntVector h = Lanes.unsignedBytes(w, qh + k);
+            int xk = xn + k;
+            s0 = Lanes.toFloats(quant0(a, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk), s0);
+            s1 = Lanes.toFloats(quant1(c, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk + 32), s1);
+            s2 = Lanes.toFloats(quant2(a, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk + 64), s2);
+            s3 = Lanes.toFloats(quant3(c, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk + 96), s3);
         }
-        FloatVector sum = t0.add(t1).add(t2.add(t3));
-        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
-        sum.fma(FloatVector.broadcast(F, Lanes.half(w, o + 208) * dx), acc).intoArray(lanes, 0);
+        // The quarter's four scales: bytes 2t + half of the half's eight.
+        long scales = w.get(LE_LONG, o + 192 + 8 * n);
+        FloatVector t01 = s1.mul(scale(scales, half + 2)).add(s0.mul(scale(scales, half)));
+        FloatVector t23 = s3.mul(scale(scales, half + 6)).add(s2.mul(scale(scales, half + 4)));
+        FloatVector sum = t01.add(t23);
+        if (quarter > 0) {
+            sum = sum.add(FloatVector.fromArray(F, lanes, SUMS));
+        }
+        sum.intoArray(lanes, SUMS);
+    }
+
+    /** Signed byte {@code j} of eight scales read as one little-endian word. */
+    private static int scale(long scales, int j) {
+        return (byte) (scales >>> (8 * j));
     }
 
     @Override
@@ -290,26 +299,51 @@ final class Q6_KKernels extends KQuantKernels {
             int outStride,
             float[] lanes) {
         java.util.Arrays.fill(lanes, 0, 4 * Lanes.N, 0f);
-        for (int b = 0; b < a.blocks; b++) {
-            superBlockRounded4(w, offset + (long) b * BYTES, a, token, b, lanes);
+        int dt = token * a.blocks;
+        int nb = a.blocks;
+        float[] d = a.d;
+        for (int b = 0; b < nb; b++) {
+            long o = offset + (long) b * BYTES;
+            for (int quarter = 0; quarter < 4; quarter++) {
+                quarterRounded4(w, o, quarter, a, token, b, lanes);
+            }
+            float dw = Lanes.half(w, o + 208);
+            accumulate(lanes, SUMS, dw * d[dt + b], 0);
+            accumulate(lanes, SUMS + Lanes.N, dw * d[dt + nb + b], Lanes.N);
+            accumulate(lanes, SUMS + 2 * Lanes.N, dw * d[dt + 2 * nb + b], 2 * Lanes.N);
+            accumulate(lanes, SUMS + 3 * Lanes.N, dw * d[dt + 3 * nb + b], 3 * Lanes.N);
         }
         for (int i = 0; i < 4; i++) {
-            out[(token + i) * outStride + outIndex] = Lanes.sum(FloatVector.fromArray(F, lanes, Lanes.N * i), lanes);
+            out[(token + i) * outStride + outIndex] = laneSum(lanes, Lanes.N * i);
         }
     }
 
     /**
-     * One super-block of {@link #dotRounded4}: the four tokens' accumulators in {@code lanes[8i ..]}. Each quant,
-     * less 32, is multiplied by its sub-block scale once (exact: at most 32 * 128), then into all four tokens.
+     * Quarter {@code 2n + half} of a super-block of {@link #dotRounded4}: the four tokens' integer lane sums stored
+     * (first quarter) or added at {@code lanes[SUMS + 8i ..]}. Each quant becomes {@code (q - 32) * scale} once
+     * ({@link #quarterRounded}), then goes into all four tokens.
      */
-    private static void superBlockRounded4(
-            MemorySegment w, long o, KQuantActivations a, int token, int b, float[] lanes) {
+    private static void quarterRounded4(
+            MemorySegment w, long o, int quarter, KQuantActivations a, int token, int b, float[] lanes) {
+        int n = quarter >> 1;
+        int half = quarter & 1;
+        long ql = o + 64 * n;
+        long qh = o + 128 + 32 * n;
         float[] x = a.q;
-        int x0 = token * a.cols + b * BLOCK;
+        int x0 = token * a.cols + b * BLOCK + 128 * n;
         int x1 = x0 + a.cols;
         int x2 = x1 + a.cols;
         int x3 = x2 + a.cols;
-        // Two chains per token (even and odd t), added exactly at the end.
+        long scales = w.get(LE_LONG, o + 192 + 8 * n);
+        FloatVector sc0 = FloatVector.broadcast(F, scale(scales, half));
+        FloatVector sc1 = FloatVector.broadcast(F, scale(scales, half + 2));
+        FloatVector sc2 = FloatVector.broadcast(F, scale(scales, half + 4));
+        FloatVector sc3 = FloatVector.broadcast(F, scale(scales, half + 6));
+        FloatVector off0 = FloatVector.broadcast(F, -32 * scale(scales, half));
+        FloatVector off1 = FloatVector.broadcast(F, -32 * scale(scales, half + 2));
+        FloatVector off2 = FloatVector.broadcast(F, -32 * scale(scales, half + 4));
+        FloatVector off3 = FloatVector.broadcast(F, -32 * scale(scales, half + 6));
+        // Two chains per token (t even, t odd), added exactly at the end.
         FloatVector e0 = FloatVector.zero(F);
         FloatVector e1 = FloatVector.zero(F);
         FloatVector e2 = FloatVector.zero(F);
@@ -318,59 +352,45 @@ final class Q6_KKernels extends KQuantKernels {
         FloatVector o1 = FloatVector.zero(F);
         FloatVector o2 = FloatVector.zero(F);
         FloatVector o3 = FloatVector.zero(F);
-        for (int n = 0; n < 2; n++) {
-            long ql = o + 64 * n;
-            long qh = o + 128 + 32 * n;
-            for (int half = 0; half < 2; half++) {
-                ByteVector a16 = Lanes.bytes16(w, ql + 16 * half);
-                ByteVector c16 = Lanes.bytes16(w, ql + 32 + 16 * half);
-                ByteVector h16 = Lanes.bytes16(w, qh + 16 * half);
-                long sc = o + 192 + 8 * n + half;
-                FloatVector sc0 = FloatVector.broadcast(F, w.get(BYTE, sc));
-                FloatVector sc1 = FloatVector.broadcast(F, w.get(BYTE, sc + 2));
-                FloatVector sc2 = FloatVector.broadcast(F, w.get(BYTE, sc + 4));
-                FloatVector sc3 = FloatVector.broadcast(F, w.get(BYTE, sc + 6));
-                for (int step = 0; step < 2; step++) {
-                    IntVector av = Lanes.unsignedPart(a16, step);
-                    IntVector cv = Lanes.unsignedPart(c16, step);
-                    IntVector hv = Lanes.unsignedPart(h16, step);
-                    int xk = 128 * n + 16 * half + 8 * step;
-                    FloatVector q0 = Lanes.toFloats(quant0(av, hv).sub(32)).mul(sc0);
-                    FloatVector q1 = Lanes.toFloats(quant1(cv, hv).sub(32)).mul(sc1);
-                    FloatVector q2 = Lanes.toFloats(quant2(av, hv).sub(32)).mul(sc2);
-                    FloatVector q3 = Lanes.toFloats(quant3(cv, hv).sub(32)).mul(sc3);
-                    e0 = q0.fma(FloatVector.fromArray(F, x, x0 + xk), e0);
-                    e1 = q0.fma(FloatVector.fromArray(F, x, x1 + xk), e1);
-                    e2 = q0.fma(FloatVector.fromArray(F, x, x2 + xk), e2);
-                    e3 = q0.fma(FloatVector.fromArray(F, x, x3 + xk), e3);
-                    o0 = q1.fma(FloatVector.fromArray(F, x, x0 + xk + 32), o0);
-                    o1 = q1.fma(FloatVector.fromArray(F, x, x1 + xk + 32), o1);
-                    o2 = q1.fma(FloatVector.fromArray(F, x, x2 + xk + 32), o2);
-                    o3 = q1.fma(FloatVector.fromArray(F, x, x3 + xk + 32), o3);
-                    e0 = q2.fma(FloatVector.fromArray(F, x, x0 + xk + 64), e0);
-                    e1 = q2.fma(FloatVector.fromArray(F, x, x1 + xk + 64), e1);
-                    e2 = q2.fma(FloatVector.fromArray(F, x, x2 + xk + 64), e2);
-                    e3 = q2.fma(FloatVector.fromArray(F, x, x3 + xk + 64), e3);
-                    o0 = q3.fma(FloatVector.fromArray(F, x, x0 + xk + 96), o0);
-                    o1 = q3.fma(FloatVector.fromArray(F, x, x1 + xk + 96), o1);
-                    o2 = q3.fma(FloatVector.fromArray(F, x, x2 + xk + 96), o2);
-                    o3 = q3.fma(FloatVector.fromArray(F, x, x3 + xk + 96), o3);
-                }
-            }
+        for (int k = 16 * half; k < 16 * half + 16; k += 8) {
+            IntVector av = Lanes.unsignedBytes(w, ql + k);
+            IntVector cv = Lanes.unsignedBytes(w, ql + 32 + k);
+            IntVector hv = Lanes.unsignedBytes(w, qh + k);
+            FloatVector q0 = Lanes.toFloats(quant0(av, hv)).fma(sc0, off0);
+            FloatVector q1 = Lanes.toFloats(quant1(cv, hv)).fma(sc1, off1);
+            FloatVector q2 = Lanes.toFloats(quant2(av, hv)).fma(sc2, off2);
+            FloatVector q3 = Lanes.toFloats(quant3(cv, hv)).fma(sc3, off3);
+            e0 = q0.fma(FloatVector.fromArray(F, x, x0 + k), e0);
+            e1 = q0.fma(FloatVector.fromArray(F, x, x1 + k), e1);
+            e2 = q0.fma(FloatVector.fromArray(F, x, x2 + k), e2);
+            e3 = q0.fma(FloatVector.fromArray(F, x, x3 + k), e3);
+            o0 = q1.fma(FloatVector.fromArray(F, x, x0 + k + 32), o0);
+            o1 = q1.fma(FloatVector.fromArray(F, x, x1 + k + 32), o1);
+            o2 = q1.fma(FloatVector.fromArray(F, x, x2 + k + 32), o2);
+            o3 = q1.fma(FloatVector.fromArray(F, x, x3 + k + 32), o3);
+            e0 = q2.fma(FloatVector.fromArray(F, x, x0 + k + 64), e0);
+            e1 = q2.fma(FloatVector.fromArray(F, x, x1 + k + 64), e1);
+            e2 = q2.fma(FloatVector.fromArray(F, x, x2 + k + 64), e2);
+            e3 = q2.fma(FloatVector.fromArray(F, x, x3 + k + 64), e3);
+            o0 = q3.fma(FloatVector.fromArray(F, x, x0 + k + 96), o0);
+            o1 = q3.fma(FloatVector.fromArray(F, x, x1 + k + 96), o1);
+            o2 = q3.fma(FloatVector.fromArray(F, x, x2 + k + 96), o2);
+            o3 = q3.fma(FloatVector.fromArray(F, x, x3 + k + 96), o3);
         }
-        float dw = Lanes.half(w, o + 208);
-        int d0 = token * a.blocks + b;
-        int nb = a.blocks;
-        accumulate(e0.add(o0), dw * a.d[d0], lanes, 0);
-        accumulate(e1.add(o1), dw * a.d[d0 + nb], lanes, Lanes.N);
-        accumulate(e2.add(o2), dw * a.d[d0 + 2 * nb], lanes, 2 * Lanes.N);
-        accumulate(e3.add(o3), dw * a.d[d0 + 3 * nb], lanes, 3 * Lanes.N);
-    }
-
-    /** {@code lanes[at ..] = sum * scale + lanes[at ..]}, one fma per lane. */
-    private static void accumulate(FloatVector sum, float scale, float[] lanes, int at) {
-        sum.fma(FloatVector.broadcast(F, scale), FloatVector.fromArray(F, lanes, at))
-                .intoArray(lanes, at);
+        FloatVector s0 = e0.add(o0);
+        FloatVector s1 = e1.add(o1);
+        FloatVector s2 = e2.add(o2);
+        FloatVector s3 = e3.add(o3);
+        if (quarter > 0) {
+            s0 = s0.add(FloatVector.fromArray(F, lanes, SUMS));
+            s1 = s1.add(FloatVector.fromArray(F, lanes, SUMS + Lanes.N));
+            s2 = s2.add(FloatVector.fromArray(F, lanes, SUMS + 2 * Lanes.N));
+            s3 = s3.add(FloatVector.fromArray(F, lanes, SUMS + 3 * Lanes.N));
+        }
+        s0.intoArray(lanes, SUMS);
+        s1.intoArray(lanes, SUMS + Lanes.N);
+        s2.intoArray(lanes, SUMS + 2 * Lanes.N);
+        s3.intoArray(lanes, SUMS + 3 * Lanes.N);
     }
 
     @Override
