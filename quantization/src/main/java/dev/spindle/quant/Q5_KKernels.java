@@ -3,6 +3,7 @@ package dev.spindle.quant;
 import static dev.spindle.quant.Lanes.F;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -20,7 +21,7 @@ import jdk.incubator.vector.VectorOperators;
  *     48   128  qs[128]     low four bits, as in Q4_K: run c holds sub-block 2c low and 2c + 1 high
  * </pre>
  */
-final class Q5_KKernels extends TypeKernels {
+final class Q5_KKernels extends KQuantKernels {
 
     static final int BLOCK = 256;
     static final int BYTES = 176;
@@ -165,6 +166,167 @@ final class Q5_KKernels extends TypeKernels {
             }
         }
         return Lanes.sum(acc, lanes) - correction;
+    }
+
+    @Override
+    float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
+        float[] x = a.q;
+        int xt = token * a.cols;
+        int dt = token * a.blocks;
+        int st = token * a.runs;
+        FloatVector acc = FloatVector.zero(F);
+        float minimums = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            long scales = KQuantMath.scales(w, o + 4);
+            int xo = xt + b * BLOCK;
+            // Integers throughout (KQuantKernels): even and odd sub-blocks in two chains, added exactly.
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
+            ByteVector high0 = Lanes.bytes16(w, o + 16);
+            ByteVector high1 = Lanes.bytes16(w, o + 32);
+            for (int c = 0; c < 4; c++) {
+                long qs = o + 48 + 32 * c;
+                int xc = xo + 64 * c;
+                FloatVector lo = FloatVector.zero(F);
+                FloatVector hi = FloatVector.zero(F);
+                ByteVector first = Lanes.bytes16(w, qs);
+                ByteVector second = Lanes.bytes16(w, qs + 16);
+                for (int k = 0; k < 32; k += 8) {
+                    int part = (k >> 3) & 1;
+                    IntVector v = Lanes.unsignedPart(k < 16 ? first : second, part);
+                    IntVector h =
+                            Lanes.unsignedPart(k < 16 ? high0 : high1, part).lanewise(VectorOperators.LSHL, 4);
+                    lo = Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).fma(FloatVector.fromArray(F, x, xc + k), lo);
+                    hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
+                            .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
+                }
+                even = lo.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c)), even);
+                odd = hi.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1)), odd);
+            }
+            float dx = a.d[dt + b];
+            acc = even.add(odd).fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx), acc);
+            minimums += (Lanes.half(w, o + 2) * dx) * minimumSum(w, o + 4, a.sums, st + 8 * b);
+        }
+        return Lanes.sum(acc, lanes) - minimums;
+    }
+
+    @Override
+    float dotRoundedScalar(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
+        float[] x = a.q;
+        int xt = token * a.cols;
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
+        float minimums = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            long scales = KQuantMath.scales(w, o + 4);
+            int xo = xt + b * BLOCK;
+            float dx = a.d[token * a.blocks + b];
+            float scale = Lanes.half(w, o) * dx;
+            for (int l = 0; l < Lanes.N; l++) {
+                int s = 0;
+                for (int i = l; i < BLOCK; i += Lanes.N) {
+                    // Element i = 64c + 32h + j: nibble h of byte 32c + j, fifth bit 2c + h of qh[j].
+                    int c = i / 64;
+                    int h = (i / 32) & 1;
+                    int j = i % 32;
+                    int low = (w.get(BYTE, o + 48 + 32 * c + j) & 0xff) >>> (4 * h) & 15;
+                    int fifth = (w.get(BYTE, o + 16 + j) & 0xff) >>> (2 * c + h) & 1;
+                    s += KQuantMath.level(scales, i / 32) * (low | fifth << 4) * (int) x[xo + i];
+                }
+                lanes[l] = Math.fma((float) s, scale, lanes[l]);
+            }
+            minimums += (Lanes.half(w, o + 2) * dx) * minimumSum(w, o + 4, a.sums, token * a.runs + 8 * b);
+        }
+        return Lanes.sumStored(lanes) - minimums;
+    }
+
+    @Override
+    void dotRounded4(
+            MemorySegment w,
+            long offset,
+            KQuantActivations a,
+            int token,
+            float[] out,
+            int outIndex,
+            int outStride,
+            float[] lanes) {
+        float[] x = a.q;
+        int x0 = token * a.cols;
+        int x1 = x0 + a.cols;
+        int x2 = x1 + a.cols;
+        int x3 = x2 + a.cols;
+        int dt = token * a.blocks;
+        int st = token * a.runs;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        float min0 = 0;
+        float min1 = 0;
+        float min2 = 0;
+        float min3 = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            long scales = KQuantMath.scales(w, o + 4);
+            int xb = b * BLOCK;
+            // Each weight times its sub-block scale once (exact: at most 63 * 31), then into all four tokens.
+            FloatVector e0 = FloatVector.zero(F);
+            FloatVector e1 = FloatVector.zero(F);
+            FloatVector e2 = FloatVector.zero(F);
+            FloatVector e3 = FloatVector.zero(F);
+            FloatVector o0 = FloatVector.zero(F);
+            FloatVector o1 = FloatVector.zero(F);
+            FloatVector o2 = FloatVector.zero(F);
+            FloatVector o3 = FloatVector.zero(F);
+            ByteVector high0 = Lanes.bytes16(w, o + 16);
+            ByteVector high1 = Lanes.bytes16(w, o + 32);
+            for (int c = 0; c < 4; c++) {
+                long qs = o + 48 + 32 * c;
+                int xc = xb + 64 * c;
+                FloatVector scLo = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c));
+                FloatVector scHi = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1));
+                ByteVector first = Lanes.bytes16(w, qs);
+                ByteVector second = Lanes.bytes16(w, qs + 16);
+                for (int k = 0; k < 32; k += 8) {
+                    int part = (k >> 3) & 1;
+                    IntVector v = Lanes.unsignedPart(k < 16 ? first : second, part);
+                    IntVector h =
+                            Lanes.unsignedPart(k < 16 ? high0 : high1, part).lanewise(VectorOperators.LSHL, 4);
+                    FloatVector lo =
+                            Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).mul(scLo);
+                    FloatVector hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
+                            .mul(scHi);
+                    int xl = xc + k;
+                    int xh = xc + 32 + k;
+                    e0 = lo.fma(FloatVector.fromArray(F, x, x0 + xl), e0);
+                    e1 = lo.fma(FloatVector.fromArray(F, x, x1 + xl), e1);
+                    e2 = lo.fma(FloatVector.fromArray(F, x, x2 + xl), e2);
+                    e3 = lo.fma(FloatVector.fromArray(F, x, x3 + xl), e3);
+                    o0 = hi.fma(FloatVector.fromArray(F, x, x0 + xh), o0);
+                    o1 = hi.fma(FloatVector.fromArray(F, x, x1 + xh), o1);
+                    o2 = hi.fma(FloatVector.fromArray(F, x, x2 + xh), o2);
+                    o3 = hi.fma(FloatVector.fromArray(F, x, x3 + xh), o3);
+                }
+            }
+            float dw = Lanes.half(w, o);
+            float dmin = Lanes.half(w, o + 2);
+            float[] d = a.d;
+            int nb = a.blocks;
+            acc0 = e0.add(o0).fma(FloatVector.broadcast(F, dw * d[dt + b]), acc0);
+            acc1 = e1.add(o1).fma(FloatVector.broadcast(F, dw * d[dt + nb + b]), acc1);
+            acc2 = e2.add(o2).fma(FloatVector.broadcast(F, dw * d[dt + 2 * nb + b]), acc2);
+            acc3 = e3.add(o3).fma(FloatVector.broadcast(F, dw * d[dt + 3 * nb + b]), acc3);
+            int nr = a.runs;
+            min0 += (dmin * d[dt + b]) * minimumSum(w, o + 4, a.sums, st + 8 * b);
+            min1 += (dmin * d[dt + nb + b]) * minimumSum(w, o + 4, a.sums, st + nr + 8 * b);
+            min2 += (dmin * d[dt + 2 * nb + b]) * minimumSum(w, o + 4, a.sums, st + 2 * nr + 8 * b);
+            min3 += (dmin * d[dt + 3 * nb + b]) * minimumSum(w, o + 4, a.sums, st + 3 * nr + 8 * b);
+        }
+        out[token * outStride + outIndex] = Lanes.sum(acc0, lanes) - min0;
+        out[(token + 1) * outStride + outIndex] = Lanes.sum(acc1, lanes) - min1;
+        out[(token + 2) * outStride + outIndex] = Lanes.sum(acc2, lanes) - min2;
+        out[(token + 3) * outStride + outIndex] = Lanes.sum(acc3, lanes) - min3;
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.spindle.quant;
 import static dev.spindle.quant.Lanes.F;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -24,7 +25,7 @@ import jdk.incubator.vector.VectorOperators;
  * t = 2: high nibble) or {@code ql[64n + 32 + l]} (t = 1, 3), and its high bits from bits {@code 2t, 2t+1} of
  * {@code qh[32n + l]}.
  */
-final class Q6_KKernels extends TypeKernels {
+final class Q6_KKernels extends KQuantKernels {
 
     static final int BLOCK = 256;
     static final int BYTES = 210;
@@ -201,6 +202,175 @@ final class Q6_KKernels extends TypeKernels {
             }
         }
         acc.intoArray(lanes, 0);
+    }
+
+    @Override
+    float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
+        int xt = token * a.cols;
+        int dt = token * a.blocks;
+        for (int b = 0; b < a.blocks; b++) {
+            superBlockRounded(w, offset + (long) b * BYTES, a.q, xt + b * BLOCK, a.d[dt + b], lanes);
+        }
+        return Lanes.sumStored(lanes);
+    }
+
+    /**
+     * One super-block of {@link #dotRounded}, its accumulator kept in {@code lanes} (as {@link #superBlock}, for
+     * C2's inlining budget). The -32 of every quant is taken in the integers, so the lanes stay below 2^24.
+     */
+    private static void superBlockRounded(MemorySegment w, long o, float[] x, int xo, float dx, float[] lanes) {
+        FloatVector t0 = FloatVector.zero(F);
+        FloatVector t1 = FloatVector.zero(F);
+        FloatVector t2 = FloatVector.zero(F);
+        FloatVector t3 = FloatVector.zero(F);
+        for (int n = 0; n < 2; n++) {
+            long ql = o + 64 * n;
+            long qh = o + 128 + 32 * n;
+            int xn = xo + 128 * n;
+            for (int half = 0; half < 2; half++) {
+                ByteVector a16 = Lanes.bytes16(w, ql + 16 * half);
+                ByteVector c16 = Lanes.bytes16(w, ql + 32 + 16 * half);
+                ByteVector h16 = Lanes.bytes16(w, qh + 16 * half);
+                FloatVector s0 = FloatVector.zero(F);
+                FloatVector s1 = FloatVector.zero(F);
+                FloatVector s2 = FloatVector.zero(F);
+                FloatVector s3 = FloatVector.zero(F);
+                for (int step = 0; step < 2; step++) {
+                    IntVector a = Lanes.unsignedPart(a16, step);
+                    IntVector c = Lanes.unsignedPart(c16, step);
+                    IntVector h = Lanes.unsignedPart(h16, step);
+                    int xk = xn + 16 * half + 8 * step;
+                    s0 = Lanes.toFloats(quant0(a, h).sub(32)).fma(FloatVector.fromArray(F, x, xk), s0);
+                    s1 = Lanes.toFloats(quant1(c, h).sub(32)).fma(FloatVector.fromArray(F, x, xk + 32), s1);
+                    s2 = Lanes.toFloats(quant2(a, h).sub(32)).fma(FloatVector.fromArray(F, x, xk + 64), s2);
+                    s3 = Lanes.toFloats(quant3(c, h).sub(32)).fma(FloatVector.fromArray(F, x, xk + 96), s3);
+                }
+                long sc = o + 192 + 8 * n + half;
+                t0 = s0.fma(FloatVector.broadcast(F, w.get(BYTE, sc)), t0);
+                t1 = s1.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 2)), t1);
+                t2 = s2.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 4)), t2);
+                t3 = s3.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 6)), t3);
+            }
+        }
+        FloatVector sum = t0.add(t1).add(t2.add(t3));
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
+        sum.fma(FloatVector.broadcast(F, Lanes.half(w, o + 208) * dx), acc).intoArray(lanes, 0);
+    }
+
+    @Override
+    float dotRoundedScalar(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
+        float[] x = a.q;
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            int xo = token * a.cols + b * BLOCK;
+            float scale = Lanes.half(w, o + 208) * a.d[token * a.blocks + b];
+            for (int l = 0; l < Lanes.N; l++) {
+                int s = 0;
+                for (int i = l; i < BLOCK; i += Lanes.N) {
+                    // Element i = 128n + 32t + j, in sub-block i / 16.
+                    int q = quant(w, o, i / 128, (i / 32) & 3, i % 32) - 32;
+                    s += w.get(BYTE, o + 192 + i / 16) * q * (int) x[xo + i];
+                }
+                lanes[l] = Math.fma((float) s, scale, lanes[l]);
+            }
+        }
+        return Lanes.sumStored(lanes);
+    }
+
+    @Override
+    void dotRounded4(
+            MemorySegment w,
+            long offset,
+            KQuantActivations a,
+            int token,
+            float[] out,
+            int outIndex,
+            int outStride,
+            float[] lanes) {
+        java.util.Arrays.fill(lanes, 0, 4 * Lanes.N, 0f);
+        for (int b = 0; b < a.blocks; b++) {
+            superBlockRounded4(w, offset + (long) b * BYTES, a, token, b, lanes);
+        }
+        for (int i = 0; i < 4; i++) {
+            out[(token + i) * outStride + outIndex] = Lanes.sum(FloatVector.fromArray(F, lanes, Lanes.N * i), lanes);
+        }
+    }
+
+    /**
+     * One super-block of {@link #dotRounded4}: the four tokens' accumulators in {@code lanes[8i ..]}. Each quant,
+     * less 32, is multiplied by its sub-block scale once (exact: at most 32 * 128), then into all four tokens.
+     */
+    private static void superBlockRounded4(
+            MemorySegment w, long o, KQuantActivations a, int token, int b, float[] lanes) {
+        float[] x = a.q;
+        int x0 = token * a.cols + b * BLOCK;
+        int x1 = x0 + a.cols;
+        int x2 = x1 + a.cols;
+        int x3 = x2 + a.cols;
+        // Two chains per token (even and odd t), added exactly at the end.
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = FloatVector.zero(F);
+        FloatVector o2 = FloatVector.zero(F);
+        FloatVector o3 = FloatVector.zero(F);
+        for (int n = 0; n < 2; n++) {
+            long ql = o + 64 * n;
+            long qh = o + 128 + 32 * n;
+            for (int half = 0; half < 2; half++) {
+                ByteVector a16 = Lanes.bytes16(w, ql + 16 * half);
+                ByteVector c16 = Lanes.bytes16(w, ql + 32 + 16 * half);
+                ByteVector h16 = Lanes.bytes16(w, qh + 16 * half);
+                long sc = o + 192 + 8 * n + half;
+                FloatVector sc0 = FloatVector.broadcast(F, w.get(BYTE, sc));
+                FloatVector sc1 = FloatVector.broadcast(F, w.get(BYTE, sc + 2));
+                FloatVector sc2 = FloatVector.broadcast(F, w.get(BYTE, sc + 4));
+                FloatVector sc3 = FloatVector.broadcast(F, w.get(BYTE, sc + 6));
+                for (int step = 0; step < 2; step++) {
+                    IntVector av = Lanes.unsignedPart(a16, step);
+                    IntVector cv = Lanes.unsignedPart(c16, step);
+                    IntVector hv = Lanes.unsignedPart(h16, step);
+                    int xk = 128 * n + 16 * half + 8 * step;
+                    FloatVector q0 = Lanes.toFloats(quant0(av, hv).sub(32)).mul(sc0);
+                    FloatVector q1 = Lanes.toFloats(quant1(cv, hv).sub(32)).mul(sc1);
+                    FloatVector q2 = Lanes.toFloats(quant2(av, hv).sub(32)).mul(sc2);
+                    FloatVector q3 = Lanes.toFloats(quant3(cv, hv).sub(32)).mul(sc3);
+                    e0 = q0.fma(FloatVector.fromArray(F, x, x0 + xk), e0);
+                    e1 = q0.fma(FloatVector.fromArray(F, x, x1 + xk), e1);
+                    e2 = q0.fma(FloatVector.fromArray(F, x, x2 + xk), e2);
+                    e3 = q0.fma(FloatVector.fromArray(F, x, x3 + xk), e3);
+                    o0 = q1.fma(FloatVector.fromArray(F, x, x0 + xk + 32), o0);
+                    o1 = q1.fma(FloatVector.fromArray(F, x, x1 + xk + 32), o1);
+                    o2 = q1.fma(FloatVector.fromArray(F, x, x2 + xk + 32), o2);
+                    o3 = q1.fma(FloatVector.fromArray(F, x, x3 + xk + 32), o3);
+                    e0 = q2.fma(FloatVector.fromArray(F, x, x0 + xk + 64), e0);
+                    e1 = q2.fma(FloatVector.fromArray(F, x, x1 + xk + 64), e1);
+                    e2 = q2.fma(FloatVector.fromArray(F, x, x2 + xk + 64), e2);
+                    e3 = q2.fma(FloatVector.fromArray(F, x, x3 + xk + 64), e3);
+                    o0 = q3.fma(FloatVector.fromArray(F, x, x0 + xk + 96), o0);
+                    o1 = q3.fma(FloatVector.fromArray(F, x, x1 + xk + 96), o1);
+                    o2 = q3.fma(FloatVector.fromArray(F, x, x2 + xk + 96), o2);
+                    o3 = q3.fma(FloatVector.fromArray(F, x, x3 + xk + 96), o3);
+                }
+            }
+        }
+        float dw = Lanes.half(w, o + 208);
+        int d0 = token * a.blocks + b;
+        int nb = a.blocks;
+        accumulate(e0.add(o0), dw * a.d[d0], lanes, 0);
+        accumulate(e1.add(o1), dw * a.d[d0 + nb], lanes, Lanes.N);
+        accumulate(e2.add(o2), dw * a.d[d0 + 2 * nb], lanes, 2 * Lanes.N);
+        accumulate(e3.add(o3), dw * a.d[d0 + 3 * nb], lanes, 3 * Lanes.N);
+    }
+
+    /** {@code lanes[at ..] = sum * scale + lanes[at ..]}, one fma per lane. */
+    private static void accumulate(FloatVector sum, float scale, float[] lanes, int at) {
+        sum.fma(FloatVector.broadcast(F, scale), FloatVector.fromArray(F, lanes, at))
+                .intoArray(lanes, at);
     }
 
     @Override

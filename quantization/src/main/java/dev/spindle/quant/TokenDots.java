@@ -193,29 +193,34 @@ final class TokenDots {
      * the four-token pass 1.5x faster, the fused F16 kernel 1.2x).
      */
     static float denseOne(float[] w, float[] x, int xOffset, int count, float[] lanes) {
+        return denseOne(w, 0, x, xOffset, count, lanes);
+    }
+
+    /** {@link #denseOne(float[], float[], int, int, float[])} for the row at {@code w[wOffset ..]}. */
+    static float denseOne(float[] w, int wOffset, float[] x, int xOffset, int count, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         int bound = count - 2 * N + 1;
         int i = 0;
         for (; i < bound; i += 2 * N) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = FloatVector.fromArray(F, w, i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
+            a0 = FloatVector.fromArray(F, w, wOffset + i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a1 = FloatVector.fromArray(F, w, wOffset + i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
         }
         if (i + N <= count) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a0 = FloatVector.fromArray(F, w, wOffset + i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
         a0.add(a1).intoArray(lanes, 0);
         float sum = Lanes.sumStored(lanes);
         for (; i < count; i++) {
-            sum += w[i] * x[xOffset + i];
+            sum += w[wOffset + i] * x[xOffset + i];
         }
         return sum;
     }
 
     /**
-     * Dense rows {@code [rowFrom, rowTo)} (F32, F16, BF16) times every token of {@code a}, two or more: rows are
-     * converted to floats two at a time and multiplied with four tokens per pass ({@link #densePair}), so that each
+     * Dense rows {@code [rowFrom, rowTo)} (F32, F16, BF16) times every token of {@code a}, two or more (the dense
+     * kernels' {@link TypeKernels#multiplyTokens}): rows are converted to floats two at a time and multiplied with four tokens per pass ({@link #densePair}), so that each
      * weight vector is loaded once for four tokens and each activation vector once for two rows. A last odd row, and
      * rows whose length leaves a single 8-lane chunk after the 16-lane steps, take one row at a time.
      */
@@ -230,12 +235,13 @@ final class TokenDots {
             int rowTo,
             RowScratch scratch) {
         int cols = a.cols();
+        int second = scratch.maxCols(); // the second row of a pair lies in q's second half
         int r = rowFrom;
         if (cols % (2 * N) < N) {
             for (; r + 2 <= rowTo; r += 2) {
                 kernels.dequantizeVector(data, r * rowBytes, scratch.q, 0, cols);
-                kernels.dequantizeVector(data, (r + 1) * rowBytes, scratch.pair, 0, cols);
-                densePair(scratch.q, scratch.pair, a, out, r, rows, scratch.lanes);
+                kernels.dequantizeVector(data, (r + 1) * rowBytes, scratch.q, second, cols);
+                densePair(scratch.q, second, a, out, r, rows, scratch.lanes);
             }
         }
         for (; r < rowTo; r++) {
@@ -245,14 +251,15 @@ final class TokenDots {
     }
 
     /**
-     * Rows {@code w} and {@code v} (rows {@code row} and {@code row + 1} of the output) times every token: two rows
+     * Rows {@code w[0 .. cols)} and {@code w[second .. second + cols)} (rows {@code row} and {@code row + 1} of the
+     * output) times every token: two rows
      * by four tokens per pass, sixteen accumulators, each (row, token) with {@link #denseOne}'s operations in its
      * order. Only for lengths that leave no 8-lane chunk after the 16-lane steps (that step would make the method too
      * large for C2 to compile it whole). Two leftover tokens take {@link #densePairTwoTokens}, a last one {@link
      * #denseOne}.
      */
     private static void densePair(
-            float[] w, float[] v, Activations a, float[] out, int row, int outStride, float[] lanes) {
+            float[] w, int second, Activations a, float[] out, int row, int outStride, float[] lanes) {
         float[] x = a.x();
         int cols = a.cols();
         int tokens = a.tokens();
@@ -283,7 +290,7 @@ final class TokenDots {
             int i = 0;
             for (; i < bound; i += 2 * N) {
                 FloatVector p = FloatVector.fromArray(F, w, i);
-                FloatVector q = FloatVector.fromArray(F, v, i);
+                FloatVector q = FloatVector.fromArray(F, w, second + i);
                 FloatVector y = FloatVector.fromArray(F, x, x0 + i);
                 w00 = p.fma(y, w00);
                 v00 = q.fma(y, v00);
@@ -297,7 +304,7 @@ final class TokenDots {
                 w30 = p.fma(y, w30);
                 v30 = q.fma(y, v30);
                 p = FloatVector.fromArray(F, w, i + N);
-                q = FloatVector.fromArray(F, v, i + N);
+                q = FloatVector.fromArray(F, w, second + i + N);
                 y = FloatVector.fromArray(F, x, x0 + i + N);
                 w01 = p.fma(y, w01);
                 v01 = q.fma(y, v01);
@@ -332,10 +339,10 @@ final class TokenDots {
                 sw1 += w[i] * x[x1 + i];
                 sw2 += w[i] * x[x2 + i];
                 sw3 += w[i] * x[x3 + i];
-                sv0 += v[i] * x[x0 + i];
-                sv1 += v[i] * x[x1 + i];
-                sv2 += v[i] * x[x2 + i];
-                sv3 += v[i] * x[x3 + i];
+                sv0 += w[second + i] * x[x0 + i];
+                sv1 += w[second + i] * x[x1 + i];
+                sv2 += w[second + i] * x[x2 + i];
+                sv3 += w[second + i] * x[x3 + i];
             }
             out[t * outStride + row] = sw0;
             out[(t + 1) * outStride + row] = sw1;
@@ -347,21 +354,21 @@ final class TokenDots {
             out[(t + 3) * outStride + row + 1] = sv3;
         }
         if (t + 2 <= tokens) {
-            densePairTwoTokens(w, v, x, cols, t, out, row, outStride, lanes);
+            densePairTwoTokens(w, second, x, cols, t, out, row, outStride, lanes);
             t += 2;
         }
         if (t < tokens) {
-            out[t * outStride + row] = denseOne(w, x, t * cols, cols, lanes);
-            out[t * outStride + row + 1] = denseOne(v, x, t * cols, cols, lanes);
+            out[t * outStride + row] = denseOne(w, 0, x, t * cols, cols, lanes);
+            out[t * outStride + row + 1] = denseOne(w, second, x, t * cols, cols, lanes);
         }
     }
 
     /**
-     * Rows {@code w} and {@code v} times tokens {@code t} and {@code t + 1}, as {@link #densePair} does four: a batch
+     * The pair of rows of {@link #densePair} times tokens {@code t} and {@code t + 1}, as it does four: a batch
      * of two or three tokens (a few sequences decoding together) then loads each vector once for two products.
      */
     private static void densePairTwoTokens(
-            float[] w, float[] v, float[] x, int cols, int t, float[] out, int row, int outStride, float[] lanes) {
+            float[] w, int second, float[] x, int cols, int t, float[] out, int row, int outStride, float[] lanes) {
         int x0 = t * cols;
         int x1 = x0 + cols;
         int bound = cols - 2 * N + 1;
@@ -376,7 +383,7 @@ final class TokenDots {
         int i = 0;
         for (; i < bound; i += 2 * N) {
             FloatVector p = FloatVector.fromArray(F, w, i);
-            FloatVector q = FloatVector.fromArray(F, v, i);
+            FloatVector q = FloatVector.fromArray(F, w, second + i);
             FloatVector y = FloatVector.fromArray(F, x, x0 + i);
             w00 = p.fma(y, w00);
             v00 = q.fma(y, v00);
@@ -384,7 +391,7 @@ final class TokenDots {
             w10 = p.fma(y, w10);
             v10 = q.fma(y, v10);
             p = FloatVector.fromArray(F, w, i + N);
-            q = FloatVector.fromArray(F, v, i + N);
+            q = FloatVector.fromArray(F, w, second + i + N);
             y = FloatVector.fromArray(F, x, x0 + i + N);
             w01 = p.fma(y, w01);
             v01 = q.fma(y, v01);
@@ -403,8 +410,8 @@ final class TokenDots {
         for (; i < cols; i++) {
             sw0 += w[i] * x[x0 + i];
             sw1 += w[i] * x[x1 + i];
-            sv0 += v[i] * x[x0 + i];
-            sv1 += v[i] * x[x1 + i];
+            sv0 += w[second + i] * x[x0 + i];
+            sv1 += w[second + i] * x[x1 + i];
         }
         out[t * outStride + row] = sw0;
         out[(t + 1) * outStride + row] = sw1;
@@ -476,5 +483,238 @@ final class TokenDots {
         for (; t < tokens; t++) {
             out[t * outStride + row] = denseOne(w, x, t * cols, cols, lanes);
         }
+    }
+
+    // Rows of the formats with 8-bit activations (Block32Kernels): quants decoded as signed integer-valued floats in
+    // lane order, the activations' quants likewise. Each block's lane sums are exact whatever the order of the FMAs
+    // that make them, so tiles of any shape give the bits of the single-token kernel as long as each (row, token)
+    // applies its blocks in order: acc = fma(d_w*d_x, sum, acc), summs = fma(m_w, s_x, summs), then Lanes.sum.
+
+    /**
+     * {@code out[t * outStride + outIndex + k]} for the {@code rows} (1 or 2) rows decoded in {@code row} and every
+     * token of {@code a}: two rows and four tokens per pass, so that each load serves several FMAs.
+     */
+    static void q8Rows(
+            RowScratch row,
+            int rows,
+            int blocks,
+            boolean minimum,
+            Activations a,
+            float[] out,
+            int outIndex,
+            int outStride) {
+        int tokens = a.tokens();
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            if (rows == 2) {
+                q8TwoRowsFourTokens(row, blocks, minimum, a, t, out, outIndex, outStride);
+            } else {
+                q8OneRowFourTokens(row, blocks, minimum, a, t, out, outIndex, outStride);
+            }
+        }
+        for (; t < tokens; t++) {
+            for (int k = 0; k < rows; k++) {
+                out[t * outStride + outIndex + k] = q8One(row, k, blocks, minimum, a, t);
+            }
+        }
+    }
+
+    /** Row {@code k} of {@code row} times token {@code t}. */
+    static float q8One(RowScratch row, int k, int blocks, boolean minimum, Activations a, int t) {
+        float[] q = row.q;
+        float[] x = a.q8();
+        float[] dx = a.q8Scales();
+        float[] sx = a.q8Sums();
+        int cols = a.cols();
+        int qBase = k * row.maxCols();
+        int sBase = k * (row.maxCols() / 32);
+        int xBase = t * cols;
+        int dBase = t * blocks;
+        FloatVector acc = FloatVector.zero(F);
+        float summs = 0;
+        for (int b = 0; b < blocks; b++) {
+            int at = b * 32;
+            FloatVector s = FloatVector.zero(F);
+            for (int m = 0; m < 32; m += N) {
+                s = FloatVector.fromArray(F, q, qBase + at + m).fma(FloatVector.fromArray(F, x, xBase + at + m), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, row.scales[sBase + b] * dx[dBase + b]), acc);
+            if (minimum) {
+                summs = Math.fma(row.coefficients[sBase + b], sx[dBase + b], summs);
+            }
+        }
+        float sum = Lanes.sum(acc, row.lanes);
+        return minimum ? sum + summs : sum;
+    }
+
+    private static void q8OneRowFourTokens(
+            RowScratch row,
+            int blocks,
+            boolean minimum,
+            Activations a,
+            int t,
+            float[] out,
+            int outIndex,
+            int outStride) {
+        float[] q = row.q;
+        float[] x = a.q8();
+        float[] dx = a.q8Scales();
+        float[] sx = a.q8Sums();
+        int cols = a.cols();
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        int d0 = t * blocks;
+        int d1 = d0 + blocks;
+        int d2 = d1 + blocks;
+        int d3 = d2 + blocks;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        FloatVector acc2 = FloatVector.zero(F);
+        FloatVector acc3 = FloatVector.zero(F);
+        float summs0 = 0;
+        float summs1 = 0;
+        float summs2 = 0;
+        float summs3 = 0;
+        for (int b = 0; b < blocks; b++) {
+            int at = b * 32;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = FloatVector.zero(F);
+            FloatVector s2 = FloatVector.zero(F);
+            FloatVector s3 = FloatVector.zero(F);
+            for (int m = 0; m < 32; m += N) {
+                FloatVector w = FloatVector.fromArray(F, q, at + m);
+                s0 = w.fma(FloatVector.fromArray(F, x, x0 + at + m), s0);
+                s1 = w.fma(FloatVector.fromArray(F, x, x1 + at + m), s1);
+                s2 = w.fma(FloatVector.fromArray(F, x, x2 + at + m), s2);
+                s3 = w.fma(FloatVector.fromArray(F, x, x3 + at + m), s3);
+            }
+            float dw = row.scales[b];
+            acc0 = s0.fma(FloatVector.broadcast(F, dw * dx[d0 + b]), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, dw * dx[d1 + b]), acc1);
+            acc2 = s2.fma(FloatVector.broadcast(F, dw * dx[d2 + b]), acc2);
+            acc3 = s3.fma(FloatVector.broadcast(F, dw * dx[d3 + b]), acc3);
+            if (minimum) {
+                float mw = row.coefficients[b];
+                summs0 = Math.fma(mw, sx[d0 + b], summs0);
+                summs1 = Math.fma(mw, sx[d1 + b], summs1);
+                summs2 = Math.fma(mw, sx[d2 + b], summs2);
+                summs3 = Math.fma(mw, sx[d3 + b], summs3);
+            }
+        }
+        out[t * outStride + outIndex] = withMinimum(Lanes.sum(acc0, row.lanes), minimum, summs0);
+        out[(t + 1) * outStride + outIndex] = withMinimum(Lanes.sum(acc1, row.lanes), minimum, summs1);
+        out[(t + 2) * outStride + outIndex] = withMinimum(Lanes.sum(acc2, row.lanes), minimum, summs2);
+        out[(t + 3) * outStride + outIndex] = withMinimum(Lanes.sum(acc3, row.lanes), minimum, summs3);
+    }
+
+    private static void q8TwoRowsFourTokens(
+            RowScratch row,
+            int blocks,
+            boolean minimum,
+            Activations a,
+            int t,
+            float[] out,
+            int outIndex,
+            int outStride) {
+        float[] q = row.q;
+        float[] x = a.q8();
+        float[] dx = a.q8Scales();
+        float[] sx = a.q8Sums();
+        int cols = a.cols();
+        int second = row.maxCols();
+        int secondScales = second / 32;
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        int d0 = t * blocks;
+        int d1 = d0 + blocks;
+        int d2 = d1 + blocks;
+        int d3 = d2 + blocks;
+        FloatVector acc00 = FloatVector.zero(F);
+        FloatVector acc01 = FloatVector.zero(F);
+        FloatVector acc02 = FloatVector.zero(F);
+        FloatVector acc03 = FloatVector.zero(F);
+        FloatVector acc10 = FloatVector.zero(F);
+        FloatVector acc11 = FloatVector.zero(F);
+        FloatVector acc12 = FloatVector.zero(F);
+        FloatVector acc13 = FloatVector.zero(F);
+        float summs00 = 0;
+        float summs01 = 0;
+        float summs02 = 0;
+        float summs03 = 0;
+        float summs10 = 0;
+        float summs11 = 0;
+        float summs12 = 0;
+        float summs13 = 0;
+        for (int b = 0; b < blocks; b++) {
+            int at = b * 32;
+            FloatVector s00 = FloatVector.zero(F);
+            FloatVector s01 = FloatVector.zero(F);
+            FloatVector s02 = FloatVector.zero(F);
+            FloatVector s03 = FloatVector.zero(F);
+            FloatVector s10 = FloatVector.zero(F);
+            FloatVector s11 = FloatVector.zero(F);
+            FloatVector s12 = FloatVector.zero(F);
+            FloatVector s13 = FloatVector.zero(F);
+            for (int m = 0; m < 32; m += N) {
+                FloatVector w0 = FloatVector.fromArray(F, q, at + m);
+                FloatVector w1 = FloatVector.fromArray(F, q, second + at + m);
+                FloatVector v = FloatVector.fromArray(F, x, x0 + at + m);
+                s00 = w0.fma(v, s00);
+                s10 = w1.fma(v, s10);
+                v = FloatVector.fromArray(F, x, x1 + at + m);
+                s01 = w0.fma(v, s01);
+                s11 = w1.fma(v, s11);
+                v = FloatVector.fromArray(F, x, x2 + at + m);
+                s02 = w0.fma(v, s02);
+                s12 = w1.fma(v, s12);
+                v = FloatVector.fromArray(F, x, x3 + at + m);
+                s03 = w0.fma(v, s03);
+                s13 = w1.fma(v, s13);
+            }
+            float dw0 = row.scales[b];
+            float dw1 = row.scales[secondScales + b];
+            float dx0 = dx[d0 + b];
+            float dx1 = dx[d1 + b];
+            float dx2 = dx[d2 + b];
+            float dx3 = dx[d3 + b];
+            acc00 = s00.fma(FloatVector.broadcast(F, dw0 * dx0), acc00);
+            acc01 = s01.fma(FloatVector.broadcast(F, dw0 * dx1), acc01);
+            acc02 = s02.fma(FloatVector.broadcast(F, dw0 * dx2), acc02);
+            acc03 = s03.fma(FloatVector.broadcast(F, dw0 * dx3), acc03);
+            acc10 = s10.fma(FloatVector.broadcast(F, dw1 * dx0), acc10);
+            acc11 = s11.fma(FloatVector.broadcast(F, dw1 * dx1), acc11);
+            acc12 = s12.fma(FloatVector.broadcast(F, dw1 * dx2), acc12);
+            acc13 = s13.fma(FloatVector.broadcast(F, dw1 * dx3), acc13);
+            if (minimum) {
+                float mw0 = row.coefficients[b];
+                float mw1 = row.coefficients[secondScales + b];
+                summs00 = Math.fma(mw0, sx[d0 + b], summs00);
+                summs01 = Math.fma(mw0, sx[d1 + b], summs01);
+                summs02 = Math.fma(mw0, sx[d2 + b], summs02);
+                summs03 = Math.fma(mw0, sx[d3 + b], summs03);
+                summs10 = Math.fma(mw1, sx[d0 + b], summs10);
+                summs11 = Math.fma(mw1, sx[d1 + b], summs11);
+                summs12 = Math.fma(mw1, sx[d2 + b], summs12);
+                summs13 = Math.fma(mw1, sx[d3 + b], summs13);
+            }
+        }
+        int o0 = t * outStride + outIndex;
+        out[o0] = withMinimum(Lanes.sum(acc00, row.lanes), minimum, summs00);
+        out[o0 + outStride] = withMinimum(Lanes.sum(acc01, row.lanes), minimum, summs01);
+        out[o0 + 2 * outStride] = withMinimum(Lanes.sum(acc02, row.lanes), minimum, summs02);
+        out[o0 + 3 * outStride] = withMinimum(Lanes.sum(acc03, row.lanes), minimum, summs03);
+        out[o0 + 1] = withMinimum(Lanes.sum(acc10, row.lanes), minimum, summs10);
+        out[o0 + 1 + outStride] = withMinimum(Lanes.sum(acc11, row.lanes), minimum, summs11);
+        out[o0 + 1 + 2 * outStride] = withMinimum(Lanes.sum(acc12, row.lanes), minimum, summs12);
+        out[o0 + 1 + 3 * outStride] = withMinimum(Lanes.sum(acc13, row.lanes), minimum, summs13);
+    }
+
+    /** The lanes' sum, plus {@code m*s} for formats with a minimum (adding 0 would turn -0 into +0). */
+    private static float withMinimum(float sum, boolean minimum, float summs) {
+        return minimum ? sum + summs : sum;
     }
 }

@@ -63,7 +63,7 @@ class ProductAllocationTest {
         }
 
         void set(QuantizedMatrix w, float[] x, int tokens, float[] out) {
-            activations.set(x, tokens, w.cols());
+            activations.set(x, tokens, w.cols()).prepare(w.type().kernels().activationFormat());
             this.w = w;
             this.out = out;
         }
