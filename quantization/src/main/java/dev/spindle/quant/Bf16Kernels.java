@@ -112,6 +112,20 @@ final class Bf16Kernels extends TypeKernels {
         return sum;
     }
 
+    /** Two rows at a time by four tokens: {@link TokenDots#denseRows}. */
+    @Override
+    void multiplyTokens(
+            MemorySegment data,
+            long rowBytes,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        TokenDots.denseRows(this, data, rowBytes, outStride, x, out, rowFrom, rowTo, scratch);
+    }
+
     @Override
     void decode(MemorySegment w, long offset, int count, RowScratch row) {
         dequantizeVector(w, offset, row.q, 0, count);

@@ -76,6 +76,20 @@ final class F32Kernels extends TypeKernels {
         return sum;
     }
 
+    /** Two rows at a time by four tokens: {@link TokenDots#denseRows}. */
+    @Override
+    void multiplyTokens(
+            MemorySegment data,
+            long rowBytes,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        TokenDots.denseRows(this, data, rowBytes, outStride, x, out, rowFrom, rowTo, scratch);
+    }
+
     @Override
     void decode(MemorySegment w, long offset, int count, RowScratch row) {
         MemorySegment.copy(w, LE_FLOAT, offset, row.q, 0, count);

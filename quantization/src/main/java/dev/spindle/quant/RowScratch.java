@@ -24,7 +24,6 @@ public final class RowScratch {
     final float[] coefficients; // [cols / 16] subtracted: coefficient[g] * sum of x over group g
     final float[] lanes = new float[TypeKernels.LANE_SCRATCH]; // the lanes of an accumulator, summed in a fixed order
     final float[] kquantLanes = new float[KQuantKernels.SCRATCH]; // accumulators of the K-quant kernels
-    final float[] pair; // [cols] dense rows: the second row of a pair (TokenDots.denseRows)
     final float[] tileLanes = new float[8 * Lanes.N]; // [8][lanes] the accumulators of a tile of TokenDots
     final float[] tileMinimums = new float[8]; // their m*s sums
     int blockLength; // 16 or 32; 0 for a dense row
@@ -37,7 +36,6 @@ public final class RowScratch {
     public RowScratch(int maxCols) {
         this.maxCols = maxCols;
         q = new float[2 * maxCols];
-        pair = new float[maxCols];
         int groups = TypeKernels.groupCount(maxCols);
         scales = new float[groups];
         starts = new int[groups];

@@ -193,29 +193,34 @@ final class TokenDots {
      * the four-token pass 1.5x faster, the fused F16 kernel 1.2x).
      */
     static float denseOne(float[] w, float[] x, int xOffset, int count, float[] lanes) {
+        return denseOne(w, 0, x, xOffset, count, lanes);
+    }
+
+    /** {@link #denseOne(float[], float[], int, int, float[])} for the row at {@code w[wOffset ..]}. */
+    static float denseOne(float[] w, int wOffset, float[] x, int xOffset, int count, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         int bound = count - 2 * N + 1;
         int i = 0;
         for (; i < bound; i += 2 * N) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = FloatVector.fromArray(F, w, i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
+            a0 = FloatVector.fromArray(F, w, wOffset + i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a1 = FloatVector.fromArray(F, w, wOffset + i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
         }
         if (i + N <= count) {
-            a0 = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a0 = FloatVector.fromArray(F, w, wOffset + i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
         a0.add(a1).intoArray(lanes, 0);
         float sum = Lanes.sumStored(lanes);
         for (; i < count; i++) {
-            sum += w[i] * x[xOffset + i];
+            sum += w[wOffset + i] * x[xOffset + i];
         }
         return sum;
     }
 
     /**
-     * Dense rows {@code [rowFrom, rowTo)} (F32, F16, BF16) times every token of {@code a}, two or more: rows are
-     * converted to floats two at a time and multiplied with four tokens per pass ({@link #densePair}), so that each
+     * Dense rows {@code [rowFrom, rowTo)} (F32, F16, BF16) times every token of {@code a}, two or more (the dense
+     * kernels' {@link TypeKernels#multiplyTokens}): rows are converted to floats two at a time and multiplied with four tokens per pass ({@link #densePair}), so that each
      * weight vector is loaded once for four tokens and each activation vector once for two rows. A last odd row, and
      * rows whose length leaves a single 8-lane chunk after the 16-lane steps, take one row at a time.
      */
@@ -230,12 +235,13 @@ final class TokenDots {
             int rowTo,
             RowScratch scratch) {
         int cols = a.cols();
+        int second = scratch.maxCols(); // the second row of a pair lies in q's second half
         int r = rowFrom;
         if (cols % (2 * N) < N) {
             for (; r + 2 <= rowTo; r += 2) {
                 kernels.dequantizeVector(data, r * rowBytes, scratch.q, 0, cols);
-                kernels.dequantizeVector(data, (r + 1) * rowBytes, scratch.pair, 0, cols);
-                densePair(scratch.q, scratch.pair, a, out, r, rows, scratch.lanes);
+                kernels.dequantizeVector(data, (r + 1) * rowBytes, scratch.q, second, cols);
+                densePair(scratch.q, second, a, out, r, rows, scratch.lanes);
             }
         }
         for (; r < rowTo; r++) {
@@ -245,14 +251,15 @@ final class TokenDots {
     }
 
     /**
-     * Rows {@code w} and {@code v} (rows {@code row} and {@code row + 1} of the output) times every token: two rows
+     * Rows {@code w[0 .. cols)} and {@code w[second .. second + cols)} (rows {@code row} and {@code row + 1} of the
+     * output) times every token: two rows
      * by four tokens per pass, sixteen accumulators, each (row, token) with {@link #denseOne}'s operations in its
      * order. Only for lengths that leave no 8-lane chunk after the 16-lane steps (that step would make the method too
      * large for C2 to compile it whole). Two leftover tokens take {@link #densePairTwoTokens}, a last one {@link
      * #denseOne}.
      */
     private static void densePair(
-            float[] w, float[] v, Activations a, float[] out, int row, int outStride, float[] lanes) {
+            float[] w, int second, Activations a, float[] out, int row, int outStride, float[] lanes) {
         float[] x = a.x();
         int cols = a.cols();
         int tokens = a.tokens();
@@ -283,7 +290,7 @@ final class TokenDots {
             int i = 0;
             for (; i < bound; i += 2 * N) {
                 FloatVector p = FloatVector.fromArray(F, w, i);
-                FloatVector q = FloatVector.fromArray(F, v, i);
+                FloatVector q = FloatVector.fromArray(F, w, second + i);
                 FloatVector y = FloatVector.fromArray(F, x, x0 + i);
                 w00 = p.fma(y, w00);
                 v00 = q.fma(y, v00);
@@ -297,7 +304,7 @@ final class TokenDots {
                 w30 = p.fma(y, w30);
                 v30 = q.fma(y, v30);
                 p = FloatVector.fromArray(F, w, i + N);
-                q = FloatVector.fromArray(F, v, i + N);
+                q = FloatVector.fromArray(F, w, second + i + N);
                 y = FloatVector.fromArray(F, x, x0 + i + N);
                 w01 = p.fma(y, w01);
                 v01 = q.fma(y, v01);
@@ -332,10 +339,10 @@ final class TokenDots {
                 sw1 += w[i] * x[x1 + i];
                 sw2 += w[i] * x[x2 + i];
                 sw3 += w[i] * x[x3 + i];
-                sv0 += v[i] * x[x0 + i];
-                sv1 += v[i] * x[x1 + i];
-                sv2 += v[i] * x[x2 + i];
-                sv3 += v[i] * x[x3 + i];
+                sv0 += w[second + i] * x[x0 + i];
+                sv1 += w[second + i] * x[x1 + i];
+                sv2 += w[second + i] * x[x2 + i];
+                sv3 += w[second + i] * x[x3 + i];
             }
             out[t * outStride + row] = sw0;
             out[(t + 1) * outStride + row] = sw1;
@@ -347,21 +354,21 @@ final class TokenDots {
             out[(t + 3) * outStride + row + 1] = sv3;
         }
         if (t + 2 <= tokens) {
-            densePairTwoTokens(w, v, x, cols, t, out, row, outStride, lanes);
+            densePairTwoTokens(w, second, x, cols, t, out, row, outStride, lanes);
             t += 2;
         }
         if (t < tokens) {
-            out[t * outStride + row] = denseOne(w, x, t * cols, cols, lanes);
-            out[t * outStride + row + 1] = denseOne(v, x, t * cols, cols, lanes);
+            out[t * outStride + row] = denseOne(w, 0, x, t * cols, cols, lanes);
+            out[t * outStride + row + 1] = denseOne(w, second, x, t * cols, cols, lanes);
         }
     }
 
     /**
-     * Rows {@code w} and {@code v} times tokens {@code t} and {@code t + 1}, as {@link #densePair} does four: a batch
+     * The pair of rows of {@link #densePair} times tokens {@code t} and {@code t + 1}, as it does four: a batch
      * of two or three tokens (a few sequences decoding together) then loads each vector once for two products.
      */
     private static void densePairTwoTokens(
-            float[] w, float[] v, float[] x, int cols, int t, float[] out, int row, int outStride, float[] lanes) {
+            float[] w, int second, float[] x, int cols, int t, float[] out, int row, int outStride, float[] lanes) {
         int x0 = t * cols;
         int x1 = x0 + cols;
         int bound = cols - 2 * N + 1;
@@ -376,7 +383,7 @@ final class TokenDots {
         int i = 0;
         for (; i < bound; i += 2 * N) {
             FloatVector p = FloatVector.fromArray(F, w, i);
-            FloatVector q = FloatVector.fromArray(F, v, i);
+            FloatVector q = FloatVector.fromArray(F, w, second + i);
             FloatVector y = FloatVector.fromArray(F, x, x0 + i);
             w00 = p.fma(y, w00);
             v00 = q.fma(y, v00);
@@ -384,7 +391,7 @@ final class TokenDots {
             w10 = p.fma(y, w10);
             v10 = q.fma(y, v10);
             p = FloatVector.fromArray(F, w, i + N);
-            q = FloatVector.fromArray(F, v, i + N);
+            q = FloatVector.fromArray(F, w, second + i + N);
             y = FloatVector.fromArray(F, x, x0 + i + N);
             w01 = p.fma(y, w01);
             v01 = q.fma(y, v01);
@@ -403,8 +410,8 @@ final class TokenDots {
         for (; i < cols; i++) {
             sw0 += w[i] * x[x0 + i];
             sw1 += w[i] * x[x1 + i];
-            sv0 += v[i] * x[x0 + i];
-            sv1 += v[i] * x[x1 + i];
+            sv0 += w[second + i] * x[x0 + i];
+            sv1 += w[second + i] * x[x1 + i];
         }
         out[t * outStride + row] = sw0;
         out[(t + 1) * outStride + row] = sw1;

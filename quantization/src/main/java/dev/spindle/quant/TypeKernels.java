@@ -139,10 +139,6 @@ public abstract class TypeKernels {
             float[] out,
             int outStride,
             RowScratch scratch) {
-        if (!type.isQuantized()) {
-            TokenDots.denseRows(this, data, rowBytes, outStride, x, out, rowFrom, rowTo, scratch);
-            return;
-        }
         for (int r = rowFrom; r < rowTo; r++) {
             decode(data, r * rowBytes, x.cols(), scratch);
             TokenDots.multiply(scratch, x, out, r, outStride);

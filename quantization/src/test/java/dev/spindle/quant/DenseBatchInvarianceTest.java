@@ -43,7 +43,9 @@ class DenseBatchInvarianceTest {
             }
             RowScratch scratch = new RowScratch(cols);
             for (int tokens = 1; tokens <= maxTokens; tokens++) {
-                Activations a = new Activations(tokens, cols).set(x, tokens, cols);
+                Activations a = new Activations(tokens, cols)
+                        .set(x, tokens, cols)
+                        .prepare(type.kernels().activationFormat());
                 float[] batched = new float[tokens * rows];
                 // Rows in ranges of 3, 2, 5 and 3: pairs, odd starts and a single last row.
                 int[] cuts = {0, 3, 5, 10, rows};
