@@ -1,7 +1,7 @@
 package dev.spindle.model;
 
+import dev.spindle.kvcache.attention.Exp;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -12,25 +12,11 @@ import jdk.incubator.vector.VectorSpecies;
  * and call {@code Math.exp}; compiled by C2, they add in a tree and call a vector math library, so a step would round
  * differently before and after warm-up, and a sequence's output would depend on when it ran. These replacements use
  * only lane-wise IEEE operations (add, multiply, fused multiply-add, exact conversions) in a fixed order; each has a
- * scalar twin that computes the same bits.
+ * scalar twin that computes the same bits. The exponential is kvcache's {@link Exp}, the one the attention softmax
+ * uses.
  */
 final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693359375f; // exact in few bits: n * LN2_HI is exact
-    private static final float LN2_LO = -2.12194440e-4f;
-    private static final float ROUND = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
-    /** Below this, exp underflows past the smallest normal float; such inputs give {@code exp(EXP_MIN)}, ~1.6e-38. */
-    static final float EXP_MIN = -87f;
-
-    // Taylor coefficients of e^r on |r| <= ln2 / 2, where the degree-7 remainder is below 2^-27
-    private static final float C2 = 1f / 2;
-    private static final float C3 = 1f / 6;
-    private static final float C4 = 1f / 24;
-    private static final float C5 = 1f / 120;
-    private static final float C6 = 1f / 720;
-    private static final float C7 = 1f / 5040;
 
     private VectorMath() {}
 
@@ -47,33 +33,11 @@ final class VectorMath {
     }
 
     /**
-     * {@code e^x} lane by lane, for {@code x <= 0} (softmax arguments after subtracting the maximum), within 2 ulp:
-     * {@code x = n ln2 + r}, {@code e^x = 2^n e^r}, with {@code e^r} a degree-7 polynomial.
-     */
-    static FloatVector expNonPositive(FloatVector x) {
-        x = x.max(EXP_MIN);
-        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = r.fma(FloatVector.broadcast(F, C7), FloatVector.broadcast(F, C6));
-        p = p.fma(r, FloatVector.broadcast(F, C5));
-        p = p.fma(r, FloatVector.broadcast(F, C4));
-        p = p.fma(r, FloatVector.broadcast(F, C3));
-        p = p.fma(r, FloatVector.broadcast(F, C2));
-        FloatVector one = FloatVector.broadcast(F, 1f);
-        p = p.fma(r, one);
-        p = p.fma(r, one);
-        IntVector bits =
-                ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul((FloatVector) bits.reinterpretAsFloats());
-    }
-
-    /**
      * {@code silu(g) * u = g * sigmoid(g) * u} lane by lane, with {@code sigmoid} from {@code e = exp(-|g|)}: {@code
-     * 1 / (1 + e)} for {@code g >= 0}, {@code e / (1 + e)} below, so {@link #expNonPositive} serves both signs.
+     * 1 / (1 + e)} for {@code g >= 0}, {@code e / (1 + e)} below, with kvcache's deterministic {@link Exp}.
      */
     static FloatVector swiglu(FloatVector g, FloatVector u) {
-        FloatVector e = expNonPositive(g.abs().neg());
+        FloatVector e = Exp.exp(g.abs().neg());
         FloatVector one = FloatVector.broadcast(F, 1f);
         FloatVector numerator = e.blend(one, g.compare(VectorOperators.GE, 0f));
         return g.mul(numerator.div(one.add(e))).mul(u);
@@ -81,24 +45,8 @@ final class VectorMath {
 
     /** The scalar twin of {@link #swiglu(FloatVector, FloatVector)}. */
     static float swiglu(float g, float u) {
-        float e = expNonPositive(-Math.abs(g));
+        float e = Exp.exp(-Math.abs(g));
         float numerator = g >= 0 ? 1f : e;
         return g * (numerator / (1f + e)) * u;
-    }
-
-    /** The scalar twin of {@link #expNonPositive}: the same operations, the same bits. */
-    static float expNonPositive(float x) {
-        x = Math.max(x, EXP_MIN);
-        float n = (x * LOG2E + ROUND) - ROUND;
-        float r = Math.fma(n, -LN2_HI, x);
-        r = Math.fma(n, -LN2_LO, r);
-        float p = Math.fma(r, C7, C6);
-        p = Math.fma(p, r, C5);
-        p = Math.fma(p, r, C4);
-        p = Math.fma(p, r, C3);
-        p = Math.fma(p, r, C2);
-        p = Math.fma(p, r, 1f);
-        p = Math.fma(p, r, 1f);
-        return p * Float.intBitsToFloat(((int) n + 127) << 23);
     }
 }

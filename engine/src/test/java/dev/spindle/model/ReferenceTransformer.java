@@ -1,12 +1,12 @@
 package dev.spindle.model;
 
-import dev.spindle.quant.GgmlType;
+import dev.spindle.quant.ActivationFormat;
 import dev.spindle.quant.KQuantActivations;
 import dev.spindle.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
 
 /**
@@ -14,36 +14,50 @@ import java.util.List;
  * recomputed from scratch, no batching, no paging, no SIMD, scalar {@code double} arithmetic over weights
  * dequantized once with the scalar dequantizers. Slow and simple on purpose.
  *
- * <p>Activations enter a product as llama.cpp defines it for the weight type (ggml's {@code vec_dot_type}): for
- * Q4_K, Q5_K and Q6_K they are rounded to 8 bits per block of 256 ({@link #roundedForKQuants}) before the product,
- * which is otherwise exact.
+ * <p>One rounding is part of the semantics, because llama.cpp defines it so: a product with weights of a format
+ * whose {@link ActivationFormat} is 8-bit (Q8_0, Q4_0, Q5_0: {@code Q8_0}; Q4_1, Q5_1: {@code Q8_1}) first rounds
+ * the activations, as floats, to 8 bits per block of 32 ({@link ActivationFormat#quantizeQ8}), and a block's minimum
+ * {@code m} meets the rounded sum {@code s} of the activations' block; with Q4_K, Q5_K and Q6_K weights ({@code
+ * Q8_K}) they are rounded per block of 256 ({@link KQuantActivations#quantize}). The rest is float64 math on the
+ * rounded values.
  */
 final class ReferenceTransformer {
     private final ModelConfig config;
-    private final double[][] embedding; // [vocab][dim]
+    private final boolean halfPrecisionCache;
+    private final Weights embedding; // [vocab][dim]
     private final double[] outputNorm; // [dim]
-    private final double[][] output; // [vocab][dim]
+    private final Weights output; // [vocab][dim]
     private final double[] ropeFactors; // [ropeDims / 2] or null
     private final List<Layer> layers = new ArrayList<>();
-    private final IdentityHashMap<double[][], GgmlType> types = new IdentityHashMap<>(); // each matrix's file type
 
     private record Layer(
             double[] attnNorm,
-            double[][] wq,
-            double[][] wk,
-            double[][] wv,
+            Weights wq,
+            Weights wk,
+            Weights wv,
             double[] qBias,
             double[] kBias,
             double[] vBias,
             double[] qNorm,
             double[] kNorm,
-            double[][] wo,
+            Weights wo,
             double[] ffnNorm,
-            double[][] wGate,
-            double[][] wUp,
-            double[][] wDown) {}
+            Weights wGate,
+            Weights wUp,
+            Weights wDown) {}
 
+    /** Keys and values kept as computed, in float64. */
     ReferenceTransformer(Model model) {
+        this(model, false);
+    }
+
+    /**
+     * With {@code halfPrecisionCache}, keys (after RoPE) and values are rounded to half precision as an F16 KV cache
+     * stores them, llama.cpp's default: with 8-bit activations downstream, that rounding is no longer a small
+     * perturbation, since it moves activations across the 8-bit rounding's steps.
+     */
+    ReferenceTransformer(Model model, boolean halfPrecisionCache) {
+        this.halfPrecisionCache = halfPrecisionCache;
         this.config = model.config();
         ModelWeights w = model.weights();
         embedding = matrix(w.tokenEmbedding());
@@ -84,7 +98,7 @@ final class ReferenceTransformer {
         int n = tokens.length;
         double[][] x = new double[n][];
         for (int t = 0; t < n; t++) {
-            x[t] = embedding[tokens[t]].clone();
+            x[t] = embedding.rows()[tokens[t]].clone();
         }
         for (Layer layer : layers) {
             double[][] keys = new double[n][];
@@ -101,6 +115,10 @@ final class ReferenceTransformer {
                 }
                 rotate(queries[t], t);
                 rotate(keys[t], t);
+                if (halfPrecisionCache) {
+                    toHalf(keys[t]);
+                    toHalf(values[t]);
+                }
             }
             for (int t = 0; t < n; t++) {
                 double[] attended = new double[config.qDim()];
@@ -150,6 +168,12 @@ final class ReferenceTransformer {
             out[i] = multiply(output, rmsnorm(x[prefixLengths[i] - 1], outputNorm));
         }
         return out;
+    }
+
+    private static void toHalf(double[] v) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] = Float.float16ToFloat(Float.floatToFloat16((float) v[i]));
+        }
     }
 
     private double[] rmsnorm(double[] in, double[] weight) {
@@ -203,13 +227,54 @@ final class ReferenceTransformer {
         }
     }
 
-    private double[] multiply(double[][] w, double[] in) {
-        in = roundedForKQuants(types.get(w), in);
-        double[] out = new double[w.length];
-        for (int r = 0; r < w.length; r++) {
-            double sum = 0;
+    /**
+     * A weight matrix dequantized, with what its products need: for {@link ActivationFormat#Q8_1} weights the minimum
+     * {@code m} of each block, {@code [rows][cols / 32]} (null otherwise).
+     */
+    private record Weights(double[][] rows, ActivationFormat format, double[][] minimums) {}
+
+    private static double[] multiply(Weights w, double[] in) {
+        double[] x = in;
+        double[] blockSums = null;
+        if (w.format() == ActivationFormat.Q8_K) {
+            x = roundedForKQuants(in);
+        } else if (w.format() != ActivationFormat.FLOAT) {
+            // llama.cpp's rounding of the activations: x becomes d * q per block of 32.
+            float[] f = new float[in.length];
             for (int c = 0; c < in.length; c++) {
-                sum += w[r][c] * in[c];
+                f[c] = (float) in[c];
+            }
+            int blocks = in.length / ActivationFormat.BLOCK;
+            int[] q = new int[in.length];
+            float[] d = new float[blocks];
+            float[] s = new float[blocks];
+            ActivationFormat.quantizeQ8(f, 0, in.length, q, 0, d, s, 0);
+            x = new double[in.length];
+            for (int c = 0; c < in.length; c++) {
+                x[c] = (double) d[c / ActivationFormat.BLOCK] * q[c];
+            }
+            blockSums = new double[blocks];
+            for (int b = 0; b < blocks; b++) {
+                blockSums[b] = s[b];
+            }
+        }
+        double[] out = new double[w.rows().length];
+        for (int r = 0; r < out.length; r++) {
+            double[] row = w.rows()[r];
+            double sum = 0;
+            for (int c = 0; c < x.length; c++) {
+                sum += row[c] * x[c];
+            }
+            if (w.minimums() != null) {
+                // The minimum meets llama.cpp's rounded s, not the sum of the rounded activations.
+                double[] m = w.minimums()[r];
+                for (int b = 0; b < m.length; b++) {
+                    double xs = 0;
+                    for (int j = 0; j < ActivationFormat.BLOCK; j++) {
+                        xs += x[b * ActivationFormat.BLOCK + j];
+                    }
+                    sum += m[b] * (blockSums[b] - xs);
+                }
             }
             out[r] = sum;
         }
@@ -236,9 +301,8 @@ final class ReferenceTransformer {
         return out;
     }
 
-    private double[][] matrix(QuantizedMatrix w) {
+    private static Weights matrix(QuantizedMatrix w) {
         double[][] out = new double[w.rows()][w.cols()];
-        types.put(out, w.type());
         float[] row = new float[w.cols()];
         for (int r = 0; r < w.rows(); r++) {
             w.type().kernels().dequantizeScalar(w.data(), r * w.rowBytes(), row, 0, w.cols());
@@ -246,7 +310,21 @@ final class ReferenceTransformer {
                 out[r][c] = row[c];
             }
         }
-        return out;
+        ActivationFormat format = w.type().kernels().activationFormat();
+        double[][] minimums = null;
+        if (format == ActivationFormat.Q8_1) {
+            // Q4_1 and Q5_1 keep each block's minimum in half precision at its byte 2.
+            int blocks = w.cols() / w.type().blockSize();
+            minimums = new double[w.rows()][blocks];
+            for (int r = 0; r < w.rows(); r++) {
+                for (int b = 0; b < blocks; b++) {
+                    long at = r * w.rowBytes() + (long) b * w.type().bytesPerBlock() + 2;
+                    minimums[r][b] = Float.float16ToFloat(
+                            w.data().get(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), at));
+                }
+            }
+        }
+        return new Weights(out, format, minimums);
     }
 
     /**
@@ -254,10 +332,7 @@ final class ReferenceTransformer {
      * rounded per block of 256 by llama.cpp's {@code quantize_row_q8_K} ({@link KQuantActivations#quantize}), then
      * exactly {@code d * q}. Other types get {@code in} unchanged.
      */
-    private static double[] roundedForKQuants(GgmlType type, double[] in) {
-        if (type != GgmlType.Q4_K && type != GgmlType.Q5_K && type != GgmlType.Q6_K) {
-            return in;
-        }
+    private static double[] roundedForKQuants(double[] in) {
         float[] x = new float[in.length];
         for (int i = 0; i < in.length; i++) {
             x[i] = (float) in[i];

@@ -75,7 +75,7 @@ class SynthLlamaCppTest {
                 // the first step where we part: how close were the reference's two best tokens there?
                 int[] prefix = Arrays.copyOf(c.prompt, c.prompt.length + step);
                 System.arraycopy(ours, 0, prefix, c.prompt.length, step);
-                double[] logits = new ReferenceTransformer(model).logits(prefix);
+                double[] logits = new ReferenceTransformer(model, true).logits(prefix);
                 double margin = topTwoMargin(logits, eos);
                 String line = "%s: parts at step %d (ours %d, llama.cpp's %d), reference margin %.3g"
                         .formatted(what, step, ours[step], step < theirs.length ? theirs[step] : -1, margin);

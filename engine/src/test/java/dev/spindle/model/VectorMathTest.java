@@ -1,7 +1,6 @@
 package dev.spindle.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 import jdk.incubator.vector.FloatVector;
@@ -10,23 +9,15 @@ import org.junit.jupiter.api.Test;
 class VectorMathTest {
 
     @Test
-    void vectorAndScalarTwinsGiveTheSameBits() {
+    void sumTwinsGiveTheSameBits() {
         SplittableRandom random = new SplittableRandom(1);
         float[] x = new float[8];
-        float[] e = new float[8];
         for (int i = 0; i < 100_000; i++) {
             for (int l = 0; l < 8; l++) {
                 x[l] = (float) (-random.nextDouble() * Math.pow(10, random.nextInt(-3, 3)));
             }
             FloatVector v = FloatVector.fromArray(VectorMath.F, x, 0);
             assertEquals(Float.floatToIntBits(VectorMath.sumScalar(x, 0)), Float.floatToIntBits(VectorMath.sum(v)));
-            VectorMath.expNonPositive(v).intoArray(e, 0);
-            for (int l = 0; l < 8; l++) {
-                assertEquals(
-                        Float.floatToIntBits(VectorMath.expNonPositive(x[l])),
-                        Float.floatToIntBits(e[l]),
-                        "exp(" + x[l] + ")");
-            }
         }
     }
 
@@ -50,16 +41,5 @@ class VectorMathTest {
                 assertEquals(exact, scalar, 1e-6 * Math.max(1, Math.abs(exact)), "swiglu(" + g[l] + ", " + u[l] + ")");
             }
         }
-    }
-
-    @Test
-    void expIsWithinTwoUlpOfMathExp() {
-        for (float x = 0; x >= -87f; x -= 0.000731f) {
-            double exact = Math.exp(x);
-            float ours = VectorMath.expNonPositive(x);
-            assertTrue(Math.abs(ours - exact) <= 2 * Math.ulp((float) exact), "exp(" + x + ") = " + ours);
-        }
-        assertEquals(1f, VectorMath.expNonPositive(0f));
-        assertEquals((float) Math.exp(-87), VectorMath.expNonPositive(-1000f), Math.ulp((float) Math.exp(-87)) * 2);
     }
 }

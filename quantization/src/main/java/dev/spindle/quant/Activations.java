@@ -1,19 +1,38 @@
 package dev.spindle.quant;
 
 /**
- * The input of a matrix product for a batch of tokens: {@code x[t * cols + c]} for {@code t < tokens}, with the sums
- * of each token's activations over runs of {@value TypeKernels#SUM_GROUP} ({@link TypeKernels#groupSums}), which
- * the quantized kernels use to take offsets and minimums out of their inner loops.
+ * The input of a matrix product for a batch of tokens, {@code x[t * cols + c]} for {@code t < tokens}, and the forms
+ * the weight formats take it in ({@link ActivationFormat}): {@link #set} takes the floats, {@link #prepare} computes
+ * the 8-bit forms once for all the matrices that need them (the float form comes with {@link #set}).
  *
- * <p>Reusable: {@link #set} computes the sums into arrays sized at construction, so a forward pass allocates nothing.
- * Fill it on one thread, then let any number of threads read it.
+ * <ul>
+ *   <li>{@link ActivationFormat#FLOAT}: the floats, with the sums of each token's activations over runs of {@value
+ *       TypeKernels#SUM_GROUP} ({@link TypeKernels#groupSums}), which kernels use to take offsets and minimums out of
+ *       their inner loops.
+ *   <li>{@link ActivationFormat#Q8_0} and {@link ActivationFormat#Q8_1}: per block of 32, the 8-bit quants as
+ *       integer-valued floats, the half-precision scale {@code d} and sum {@code s} as floats. The quants of a block
+ *       are stored in <em>lane order</em>: position {@code 8*m + i} holds element {@code 4*i + m}, so that the
+ *       {@code m}-th eight-lane vector of a block gives lane {@code i} its {@code m}-th element of elements {@code
+ *       4i .. 4i+3}. That is how llama.cpp's AVX2 kernels split a block across eight lanes (each 32-bit lane of
+ *       {@code _mm256_madd_epi16} sums four neighbouring products), and it is what lets us accumulate in the same
+ *       lanes as they do (see {@link Q8_0Kernels}).
+ * </ul>
+ *
+ * <p>Reusable: every array is sized at construction, so a forward pass allocates nothing. Set and prepare it on one
+ * thread, then let any number of threads read it.
  */
 public final class Activations {
 
     private final int maxTokens;
     private final int maxCols;
     private final float[] sums; // [tokens][groups]
-    private final KQuantActivations kquant; // the same tokens rounded for the K-quant products
+    private final float[] q8; // [tokens][cols] quants in lane order
+    private final float[] q8Scales; // [tokens][blocks] d
+    private final float[] q8Sums; // [tokens][blocks] s
+    private final float[] q8Offsets; // [tokens][blocks][8] -8 * the sum of each lane's four quants
+    private final int[] blockQuants = new int[ActivationFormat.BLOCK];
+    private final boolean[] prepared = new boolean[ActivationFormat.values().length];
+    private final KQuantActivations kquant; // Q8_K
     private float[] x; // [tokens][cols]
     private int tokens;
     private int cols;
@@ -27,10 +46,18 @@ public final class Activations {
         this.maxTokens = maxTokens;
         this.maxCols = maxCols;
         this.sums = new float[maxTokens * TypeKernels.groupCount(maxCols)];
+        int blocks = maxCols / ActivationFormat.BLOCK;
+        this.q8 = new float[maxTokens * blocks * ActivationFormat.BLOCK];
+        this.q8Scales = new float[maxTokens * blocks];
+        this.q8Sums = new float[maxTokens * blocks];
         this.kquant = new KQuantActivations(maxTokens, maxCols);
+        this.q8Offsets = new float[maxTokens * blocks * Lanes.N];
     }
 
-    /** Takes {@code x} ({@code [tokens][cols]}, not copied: leave it unchanged until the products are done). */
+    /**
+     * Takes {@code x} ({@code [tokens][cols]}, not copied: leave it unchanged until the products are done) and
+     * forgets the forms prepared for the previous input.
+     */
     public Activations set(float[] x, int tokens, int cols) {
         if (tokens < 1 || tokens > maxTokens || cols < 1 || cols > maxCols) {
             throw new IllegalArgumentException(
@@ -43,11 +70,69 @@ public final class Activations {
         this.tokens = tokens;
         this.cols = cols;
         this.groups = TypeKernels.groupCount(cols);
-        for (int t = 0; t < tokens; t++) {
-            TypeKernels.groupSums(x, t * cols, cols, sums, t * groups);
-        }
-        kquant.set(x, tokens, cols);
+        java.util.Arrays.fill(prepared, false);
+        // The float form costs a pass over x and every product so far has used it: computed at once.
+        prepare(ActivationFormat.FLOAT);
         return this;
+    }
+
+    /**
+     * Computes {@code format} from the floats, unless it is already there.
+     *
+     * @throws IllegalArgumentException if the columns are not whole blocks of an 8-bit format
+     */
+    public Activations prepare(ActivationFormat format) {
+        if (prepared[format.ordinal()]) {
+            return this;
+        }
+        switch (format) {
+            case FLOAT -> {
+                for (int t = 0; t < tokens; t++) {
+                    TypeKernels.groupSums(x, t * cols, cols, sums, t * groups);
+                }
+            }
+            case Q8_0, Q8_1 -> {
+                quantizeQ8();
+                // One rounding serves both: Q8_1 only adds the sums.
+                prepared[ActivationFormat.Q8_0.ordinal()] = true;
+                prepared[ActivationFormat.Q8_1.ordinal()] = true;
+            }
+            case Q8_K -> {
+                if (!kquant.set(x, tokens, cols).ready()) {
+                    throw new IllegalArgumentException(
+                            cols + " columns are not whole blocks of " + KQuantActivations.BLOCK);
+                }
+            }
+        }
+        prepared[format.ordinal()] = true;
+        return this;
+    }
+
+    /** Whether {@code format} is prepared for the current input. */
+    public boolean isPrepared(ActivationFormat format) {
+        return prepared[format.ordinal()];
+    }
+
+    private void quantizeQ8() {
+        int block = ActivationFormat.BLOCK;
+        if (cols % block != 0) {
+            throw new IllegalArgumentException(cols + " columns are not whole blocks of " + block);
+        }
+        int blocks = cols / block;
+        for (int t = 0; t < tokens; t++) {
+            for (int b = 0; b < blocks; b++) {
+                int at = t * cols + b * block;
+                ActivationFormat.quantizeQ8(x, at, block, blockQuants, 0, q8Scales, q8Sums, t * blocks + b);
+                for (int i = 0; i < 8; i++) {
+                    int lane = 0;
+                    for (int m = 0; m < 4; m++) {
+                        q8[at + 8 * m + i] = blockQuants[4 * i + m];
+                        lane += blockQuants[4 * i + m];
+                    }
+                    q8Offsets[(t * blocks + b) * Lanes.N + i] = -8 * lane;
+                }
+            }
+        }
     }
 
     /** The activations, {@code [tokens][cols]}. */
@@ -63,18 +148,42 @@ public final class Activations {
         return cols;
     }
 
-    /** Sums per token and group, {@code [tokens][groups]}. */
+    /** Sums per token and group, {@code [tokens][groups]} ({@link ActivationFormat#FLOAT}). */
     float[] sums() {
         return sums;
-    }
-
-    /** The tokens rounded per super-block for the K-quant formats. */
-    KQuantActivations kquant() {
-        return kquant;
     }
 
     /** Groups of {@value TypeKernels#SUM_GROUP} per token. */
     int groups() {
         return groups;
+    }
+
+    /** The tokens rounded per block of 256 ({@link ActivationFormat#Q8_K}). */
+    KQuantActivations kquant() {
+        return kquant;
+    }
+
+    /** 8-bit quants as floats, {@code [tokens][cols]}, each block in lane order. */
+    float[] q8() {
+        return q8;
+    }
+
+    /** Scales {@code d} per token and block of 32, {@code [tokens][cols / 32]}. */
+    float[] q8Scales() {
+        return q8Scales;
+    }
+
+    /**
+     * Per token, block and lane, {@code -8} times the sum of the lane's four quants, {@code [tokens][cols / 32][8]}:
+     * a kernel whose weights are {@code q - 8} starts each block's lane sums from it instead of subtracting 8 from
+     * every quant (exact: these are small integers); {@code q - 16} starts from twice it.
+     */
+    float[] q8Offsets() {
+        return q8Offsets;
+    }
+
+    /** Sums {@code s} per token and block of 32 ({@link ActivationFormat#Q8_1}). */
+    float[] q8Sums() {
+        return q8Sums;
     }
 }

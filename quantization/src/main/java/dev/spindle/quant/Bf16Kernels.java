@@ -1,13 +1,22 @@
 package dev.spindle.quant;
 
 import static dev.spindle.quant.Lanes.F;
+import static dev.spindle.quant.Lanes.I;
+import static dev.spindle.quant.Lanes.LE;
 import static dev.spindle.quant.Lanes.N;
+import static dev.spindle.quant.Lanes.S128;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
-/** BF16: the upper half of an IEEE single, two bytes an element. */
+/**
+ * BF16: the upper half of an IEEE single, two bytes an element.
+ *
+ * <p>The vector kernels call nothing but the Vector API (see {@link F32Kernels}): the conversion is written out where
+ * it is used.
+ */
 final class Bf16Kernels extends TypeKernels {
 
     Bf16Kernels() {
@@ -36,9 +45,14 @@ final class Bf16Kernels extends TypeKernels {
 
     @Override
     public void dequantizeVector(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
+        int bound = count - N + 1; // see TokenDots.denseOne
         int i = 0;
-        for (; i + N <= count; i += N) {
-            load(src, offset, i).intoArray(dst, dstOffset + i);
+        for (; i < bound; i += N) {
+            ShortVector halves = ShortVector.fromMemorySegment(S128, src, offset + 2L * i, LE);
+            halves.convertShape(VectorOperators.S2I, I, 0)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoArray(dst, dstOffset + i);
         }
         for (; i < count; i++) {
             dst[dstOffset + i] = toFloat(src.get(LE_SHORT, offset + 2L * i));
@@ -64,29 +78,52 @@ final class Bf16Kernels extends TypeKernels {
             int sumsOffset,
             int count,
             float[] lanes) {
-        // The order of TokenDots.denseOne: two accumulators, so that FMAs do not wait on one another.
+        // The order of TokenDots.denseOne: 8-lane chunks go to two accumulators in turn, so that FMAs do not wait on
+        // one another.
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
+        int bound = count - 2 * N + 1; // see TokenDots.denseOne
         int i = 0;
-        for (; i + 2 * N <= count; i += 2 * N) {
-            a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = load(w, offset, i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
+        for (; i < bound; i += 2 * N) {
+            ShortVector h0 = ShortVector.fromMemorySegment(S128, w, offset + 2L * i, LE);
+            ShortVector h1 = ShortVector.fromMemorySegment(S128, w, offset + 2L * (i + N), LE);
+            FloatVector w0 = (FloatVector) h0.convertShape(VectorOperators.S2I, I, 0)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
+            FloatVector w1 = (FloatVector) h1.convertShape(VectorOperators.S2I, I, 0)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
+            a0 = w0.fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a1 = w1.fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
         }
         if (i + N <= count) {
-            a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            // Rows of model matrices never end here (their lengths are multiples of 16): the chunk goes through lanes.
+            for (int k = 0; k < N; k++) {
+                lanes[k] = toFloat(w.get(LE_SHORT, offset + 2L * (i + k)));
+            }
+            a0 = FloatVector.fromArray(F, lanes, 0).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = Lanes.sum(a0.add(a1), lanes);
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = Lanes.sumStored(lanes);
         for (; i < count; i++) {
             sum += toFloat(w.get(LE_SHORT, offset + 2L * i)) * x[xOffset + i];
         }
         return sum;
     }
 
-    private static FloatVector load(MemorySegment w, long offset, int i) {
-        return Lanes.shorts(w, offset + 2L * i)
-                .lanewise(VectorOperators.LSHL, 16)
-                .reinterpretAsFloats();
+    /** Two rows at a time by four tokens: {@link TokenDots#denseRows}. */
+    @Override
+    void multiplyTokens(
+            MemorySegment data,
+            long rowBytes,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        TokenDots.denseRows(this, data, rowBytes, outStride, x, out, rowFrom, rowTo, scratch);
     }
 
     @Override

@@ -7,7 +7,13 @@ import static dev.spindle.quant.Lanes.N;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
-/** F32: IEEE single precision, little-endian, four bytes an element. */
+/**
+ * F32: IEEE single precision, little-endian, four bytes an element.
+ *
+ * <p>The vector kernel calls nothing but the Vector API, whose methods C2 always inlines: a vector passed to or
+ * returned from one of our own methods is boxed on the heap whenever C2 leaves that call out of line, which depends
+ * on the order in which it compiles them.
+ */
 final class F32Kernels extends TypeKernels {
 
     F32Kernels() {
@@ -45,27 +51,43 @@ final class F32Kernels extends TypeKernels {
             int sumsOffset,
             int count,
             float[] lanes) {
-        // The order of TokenDots.denseOne: two accumulators, so that FMAs do not wait on one another.
+        // The order of TokenDots.denseOne: 8-lane chunks go to two accumulators in turn, so that FMAs do not wait on
+        // one another.
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
+        int bound = count - 2 * N + 1; // see TokenDots.denseOne
         int i = 0;
-        for (; i + 2 * N <= count; i += 2 * N) {
-            a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
-            a1 = load(w, offset, i + N).fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
+        for (; i < bound; i += 2 * N) {
+            a0 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE)
+                    .fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, offset + 4L * (i + N), LE)
+                    .fma(FloatVector.fromArray(F, x, xOffset + i + N), a1);
         }
         if (i + N <= count) {
-            a0 = load(w, offset, i).fma(FloatVector.fromArray(F, x, xOffset + i), a0);
+            a0 = FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE)
+                    .fma(FloatVector.fromArray(F, x, xOffset + i), a0);
             i += N;
         }
-        float sum = Lanes.sum(a0.add(a1), lanes);
+        a0.add(a1).intoArray(lanes, 0);
+        float sum = Lanes.sumStored(lanes);
         for (; i < count; i++) {
             sum += w.get(LE_FLOAT, offset + 4L * i) * x[xOffset + i];
         }
         return sum;
     }
 
-    private static FloatVector load(MemorySegment w, long offset, int i) {
-        return FloatVector.fromMemorySegment(F, w, offset + 4L * i, LE);
+    /** Two rows at a time by four tokens: {@link TokenDots#denseRows}. */
+    @Override
+    void multiplyTokens(
+            MemorySegment data,
+            long rowBytes,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        TokenDots.denseRows(this, data, rowBytes, outStride, x, out, rowFrom, rowTo, scratch);
     }
 
     @Override

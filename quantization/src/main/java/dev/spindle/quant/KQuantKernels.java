@@ -33,13 +33,28 @@ abstract class KQuantKernels extends TypeKernels {
      * from {@link #SUMS} the integer lane sums of the super-block at hand (vectors never cross a call that C2 may
      * not inline: they would be boxed).
      */
-    static final int SCRATCH = 12 * Lanes.N;
+    static final int SCRATCH = TypeKernels.LANE_SCRATCH;
 
     /** Where the super-block methods leave their integer lane sums in the scratch. */
     static final int SUMS = 4 * Lanes.N;
 
     KQuantKernels(GgmlType type) {
         super(type);
+    }
+
+    @Override
+    public final ActivationFormat activationFormat() {
+        return ActivationFormat.Q8_K;
+    }
+
+    @Override
+    public final float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        return dotRounded(w, offset, x.kquant(), token, lanes);
+    }
+
+    @Override
+    public final float dotScalar(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        return dotRoundedScalar(w, offset, x.kquant(), token, lanes);
     }
 
     /**

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -27,6 +28,21 @@ final class Lanes {
 
     /** Lanes per vector. */
     static final int N = 8;
+
+    private static final VectorSpecies<Integer> I128 = IntVector.SPECIES_128;
+
+    /** Lane i takes the ints of lanes i mod 4: sixteen bytes seen twice. */
+    private static final VectorShuffle<Integer> TWICE = VectorShuffle.fromValues(I, 0, 1, 2, 3, 0, 1, 2, 3);
+
+    /**
+     * Shifts that bring the low nibble of byte {@code m} of an int to the bottom in lanes 0..3 and its high nibble in
+     * lanes 4..7: add {@code 8*m}. With {@link #twice16} this unpacks weights {@code 4i + m} of a block of 32 stored
+     * as sixteen bytes of two nibbles (weight j low in byte j, weight j + 16 high) into lane {@code i}.
+     */
+    static final IntVector NIBBLE_SHIFTS = IntVector.fromArray(I, new int[] {0, 0, 0, 0, 4, 4, 4, 4}, 0);
+
+    /** Lane i holds 4i: the bit of a block's 32-bit mask for weight 4i, add {@code m} for weight 4i + m. */
+    static final IntVector FOUR_IOTA = IntVector.fromArray(I, new int[] {0, 4, 8, 12, 16, 20, 24, 28}, 0);
 
     private Lanes() {}
 
@@ -80,6 +96,17 @@ final class Lanes {
     /** Eight 16-bit values from {@code offset}, sign-extended to eight ints. */
     static IntVector shorts(MemorySegment seg, long offset) {
         return (IntVector) ShortVector.fromMemorySegment(S128, seg, offset, LE).convertShape(VectorOperators.S2I, I, 0);
+    }
+
+    /** Thirty-two bytes from {@code offset} as eight little-endian ints: lane {@code i} holds bytes 4i .. 4i+3. */
+    static IntVector ints(MemorySegment seg, long offset) {
+        return IntVector.fromMemorySegment(I, seg, offset, LE);
+    }
+
+    /** Sixteen bytes from {@code offset} as four little-endian ints, in lanes 0..3 and again in lanes 4..7. */
+    static IntVector twice16(MemorySegment seg, long offset) {
+        IntVector four = IntVector.fromMemorySegment(I128, seg, offset, LE);
+        return ((IntVector) four.reinterpretShape(I, 0)).rearrange(TWICE);
     }
 
     /** The half-precision number at {@code offset}. */

@@ -56,11 +56,21 @@ public final class MatMul {
             QuantizedMatrix w2,
             float[] out2) {
         activations.set(x, tokens, w0.cols());
+        prepare(w0);
+        prepare(w1);
+        prepare(w2);
         job.set(activations, w0, out0, w1, out1, w2, out2);
         try {
             pool.run(job);
         } finally {
             job.clear();
+        }
+    }
+
+    /** Computes the form of the activations that {@code w} takes, once per input, on the calling thread. */
+    private void prepare(QuantizedMatrix w) {
+        if (w != null && w.cols() == activations.cols()) {
+            activations.prepare(w.type().kernels().activationFormat());
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.spindle.quant;
 
 import static dev.spindle.quant.Lanes.F;
+import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -8,7 +9,8 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q4_0: blocks of 32 weights, {@code w = d * (q - 8)} with 4-bit {@code q}.
+ * Q4_0: blocks of 32 weights, {@code w = d * (q - 8)} with 4-bit {@code q}; products on {@link
+ * ActivationFormat#Q8_0} activations ({@link Block32Kernels}).
  *
  * <pre>
  * offset  size  field
@@ -16,13 +18,12 @@ import jdk.incubator.vector.VectorOperators;
  *      2    16  qs[16]  weight j in the low nibble of qs[j], weight j + 16 in its high nibble
  * </pre>
  */
-final class Q4_0Kernels extends TypeKernels {
+final class Q4_0Kernels extends Block32Kernels {
 
-    static final int BLOCK = 32;
     static final int BYTES = 18;
 
     Q4_0Kernels() {
-        super(GgmlType.Q4_0);
+        super(GgmlType.Q4_0, ActivationFormat.Q8_0);
     }
 
     @Override
@@ -57,76 +58,63 @@ final class Q4_0Kernels extends TypeKernels {
     }
 
     @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int xo = xOffset + b * BLOCK;
-            float s = 0;
-            for (int j = 0; j < 16; j++) {
-                int q = w.get(BYTE, o + 2 + j) & 0xff;
-                s += ((q & 15) - 8) * x[xo + j] + ((q >>> 4) - 8) * x[xo + j + 16];
-            }
-            sum += Lanes.half(w, o) * s;
-        }
-        return sum;
+    int quant(MemorySegment w, long o, int j) {
+        int q = w.get(BYTE, o + 2 + (j & 15)) & 0xff;
+        return (j < 16 ? q & 15 : q >>> 4) - 8;
+    }
+
+    /**
+     * The signed quants of weights {@code 4i + m} in lane {@code i}, from the block's sixteen bytes read as four ints
+     * twice ({@link Lanes#twice16}): lanes 0..3 take the low nibbles (weights 0..15), lanes 4..7 the high ones.
+     */
+    static IntVector nibbles(IntVector twice, int m) {
+        return twice.lanewise(VectorOperators.LSHR, Lanes.NIBBLE_SHIFTS.add(8 * m))
+                .and(15);
     }
 
     @Override
-    public float dotVector(
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        int blocks = blocks(cols);
+        float[] q8 = x.q8();
+        float[] dx = x.q8Scales();
+        float[] offsets = x.q8Offsets();
+        int xo = token * cols;
+        int so = token * blocks;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            int at = xo + b * BLOCK;
+            IntVector twice = Lanes.twice16(w, o + 2);
+            // sum((q - 8) * x) as -8 * sum(x) + sum(q * x): the -8 comes with the activations, once per block.
+            FloatVector s = FloatVector.fromArray(F, offsets, (so + b) * N);
+            for (int m = 0; m < 4; m++) {
+                s = Lanes.toFloats(nibbles(twice, m)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
+        }
+        return Lanes.sum(acc, lanes);
+    }
+
+    @Override
+    void decodeQ8(
             MemorySegment w,
             long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
             int count,
-            float[] lanes) {
-        int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
-        float correction = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int xo = xOffset + b * BLOCK;
-            float d = Lanes.half(w, o);
-            // Nibbles are unpacked in int lanes: byte lanes have no shift on x86, so a byte shift costs a widening.
-            IntVector v0 = Lanes.unsignedBytes(w, o + 2);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 10);
-            FloatVector s = Lanes.toFloats(v0.and(15)).fma(FloatVector.fromArray(F, x, xo), FloatVector.zero(F));
-            s = Lanes.toFloats(v1.and(15)).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 24), s);
-            acc = s.fma(FloatVector.broadcast(F, d), acc);
-            // The -8 of every weight comes out once per group of 16: 8d * sum(x).
-            float coefficient = 8 * d;
-            correction += coefficient * sums[sumsOffset + 2 * b];
-            correction += coefficient * sums[sumsOffset + 2 * b + 1];
-        }
-        return Lanes.sum(acc, lanes) - correction;
-    }
-
-    @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+            float[] q,
+            int qOffset,
+            float[] scales,
+            float[] minimums,
+            int sOffset) {
         int blocks = blocks(count);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            int to = b * BLOCK;
-            IntVector v0 = Lanes.unsignedBytes(w, o + 2);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 10);
-            Lanes.toFloats(v0.and(15)).intoArray(row.q, to);
-            Lanes.toFloats(v1.and(15)).intoArray(row.q, to + 8);
-            Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4)).intoArray(row.q, to + 16);
-            Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4)).intoArray(row.q, to + 24);
-            row.scales[b] = d;
-            row.starts[b] = to;
-            row.coefficients[2 * b] = 8 * d;
-            row.coefficients[2 * b + 1] = 8 * d;
+            IntVector twice = Lanes.twice16(w, o + 2);
+            for (int m = 0; m < 4; m++) {
+                Lanes.toFloats(nibbles(twice, m).sub(8)).intoArray(q, qOffset + b * BLOCK + N * m);
+            }
+            scales[sOffset + b] = Lanes.half(w, o);
         }
-        row.blockLength = BLOCK;
-        row.blocks = blocks;
-        row.corrected = true;
     }
 
     /** llama.cpp's {@code quantize_row_q4_0_ref}: the largest magnitude maps to -8. */

@@ -1,6 +1,7 @@
 package dev.spindle.quant;
 
 import static dev.spindle.quant.Lanes.F;
+import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -8,7 +9,8 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q4_1: blocks of 32 weights, {@code w = d * q + m} with 4-bit {@code q}.
+ * Q4_1: blocks of 32 weights, {@code w = d * q + m} with 4-bit {@code q}; products on {@link
+ * ActivationFormat#Q8_1} activations ({@link Block32Kernels}).
  *
  * <pre>
  * offset  size  field
@@ -17,13 +19,12 @@ import jdk.incubator.vector.VectorOperators;
  *      4    16  qs[16]  weight j in the low nibble of qs[j], weight j + 16 in its high nibble
  * </pre>
  */
-final class Q4_1Kernels extends TypeKernels {
+final class Q4_1Kernels extends Block32Kernels {
 
-    static final int BLOCK = 32;
     static final int BYTES = 20;
 
     Q4_1Kernels() {
-        super(GgmlType.Q4_1);
+        super(GgmlType.Q4_1, ActivationFormat.Q8_1);
     }
 
     @Override
@@ -61,76 +62,56 @@ final class Q4_1Kernels extends TypeKernels {
     }
 
     @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float m = Lanes.half(w, o + 2);
-            int xo = xOffset + b * BLOCK;
-            float s = 0;
-            for (int j = 0; j < 16; j++) {
-                int q = w.get(BYTE, o + 4 + j) & 0xff;
-                s += ((q & 15) * d + m) * x[xo + j] + ((q >>> 4) * d + m) * x[xo + j + 16];
-            }
-            sum += s;
-        }
-        return sum;
+    int quant(MemorySegment w, long o, int j) {
+        int q = w.get(BYTE, o + 4 + (j & 15)) & 0xff;
+        return j < 16 ? q & 15 : q >>> 4;
     }
 
     @Override
-    public float dotVector(
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        int blocks = blocks(cols);
+        float[] q8 = x.q8();
+        float[] dx = x.q8Scales();
+        float[] sx = x.q8Sums();
+        int xo = token * cols;
+        int so = token * blocks;
+        FloatVector acc = FloatVector.zero(F);
+        float summs = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            int at = xo + b * BLOCK;
+            IntVector twice = Lanes.twice16(w, o + 4);
+            FloatVector s = FloatVector.zero(F);
+            for (int m = 0; m < 4; m++) {
+                s = Lanes.toFloats(Q4_0Kernels.nibbles(twice, m)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
+            summs = Math.fma(Lanes.half(w, o + 2), sx[so + b], summs);
+        }
+        return Lanes.sum(acc, lanes) + summs;
+    }
+
+    @Override
+    void decodeQ8(
             MemorySegment w,
             long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
             int count,
-            float[] lanes) {
-        int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
-        float correction = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int xo = xOffset + b * BLOCK;
-            IntVector v0 = Lanes.unsignedBytes(w, o + 4);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 12);
-            FloatVector s = Lanes.toFloats(v0.and(15)).fma(FloatVector.fromArray(F, x, xo), FloatVector.zero(F));
-            s = Lanes.toFloats(v1.and(15)).fma(FloatVector.fromArray(F, x, xo + 8), s);
-            s = Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 16), s);
-            s = Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 24), s);
-            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o)), acc);
-            // The minimum comes out once per group of 16: m * sum(x), subtracted as -m.
-            float coefficient = -Lanes.half(w, o + 2);
-            correction += coefficient * sums[sumsOffset + 2 * b];
-            correction += coefficient * sums[sumsOffset + 2 * b + 1];
-        }
-        return Lanes.sum(acc, lanes) - correction;
-    }
-
-    @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+            float[] q,
+            int qOffset,
+            float[] scales,
+            float[] minimums,
+            int sOffset) {
         int blocks = blocks(count);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            int to = b * BLOCK;
-            IntVector v0 = Lanes.unsignedBytes(w, o + 4);
-            IntVector v1 = Lanes.unsignedBytes(w, o + 12);
-            Lanes.toFloats(v0.and(15)).intoArray(row.q, to);
-            Lanes.toFloats(v1.and(15)).intoArray(row.q, to + 8);
-            Lanes.toFloats(v0.lanewise(VectorOperators.LSHR, 4)).intoArray(row.q, to + 16);
-            Lanes.toFloats(v1.lanewise(VectorOperators.LSHR, 4)).intoArray(row.q, to + 24);
-            row.scales[b] = Lanes.half(w, o);
-            row.starts[b] = to;
-            float coefficient = -Lanes.half(w, o + 2);
-            row.coefficients[2 * b] = coefficient;
-            row.coefficients[2 * b + 1] = coefficient;
+            IntVector twice = Lanes.twice16(w, o + 4);
+            for (int m = 0; m < 4; m++) {
+                Lanes.toFloats(Q4_0Kernels.nibbles(twice, m)).intoArray(q, qOffset + b * BLOCK + N * m);
+            }
+            scales[sOffset + b] = Lanes.half(w, o);
+            minimums[sOffset + b] = Lanes.half(w, o + 2);
         }
-        row.blockLength = BLOCK;
-        row.blocks = blocks;
-        row.corrected = true;
     }
 
     /** llama.cpp's {@code quantize_row_q4_1_ref}: the block's range split into 15 steps above its minimum. */

@@ -2,6 +2,7 @@ package dev.spindle.quant;
 
 import static dev.spindle.quant.Lanes.F;
 import static dev.spindle.quant.Lanes.I;
+import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -9,7 +10,8 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q5_0: blocks of 32 weights, {@code w = d * (q - 16)} with 5-bit {@code q}.
+ * Q5_0: blocks of 32 weights, {@code w = d * (q - 16)} with 5-bit {@code q}; products on {@link
+ * ActivationFormat#Q8_0} activations ({@link Block32Kernels}).
  *
  * <pre>
  * offset  size  field
@@ -18,16 +20,15 @@ import jdk.incubator.vector.VectorOperators;
  *      6    16  qs[16]  low four bits: weight j in the low nibble of qs[j], weight j + 16 in its high nibble
  * </pre>
  */
-final class Q5_0Kernels extends TypeKernels {
+final class Q5_0Kernels extends Block32Kernels {
 
-    static final int BLOCK = 32;
     static final int BYTES = 22;
 
     /** Lane i holds i: the lanes' bit numbers in qh, counted from the first weight of a step. */
     static final IntVector IOTA = IntVector.fromArray(I, new int[] {0, 1, 2, 3, 4, 5, 6, 7}, 0);
 
     Q5_0Kernels() {
-        super(GgmlType.Q5_0);
+        super(GgmlType.Q5_0, ActivationFormat.Q8_0);
     }
 
     /**
@@ -77,73 +78,74 @@ final class Q5_0Kernels extends TypeKernels {
     }
 
     @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int qh = w.get(LE_INT, o + 2);
-            int xo = xOffset + b * BLOCK;
-            float s = 0;
-            for (int j = 0; j < 16; j++) {
-                int q = w.get(BYTE, o + 6 + j) & 0xff;
-                int q0 = (q & 15) | (((qh >>> j) & 1) << 4);
-                int q1 = (q >>> 4) | (((qh >>> (j + 16)) & 1) << 4);
-                s += (q0 - 16) * x[xo + j] + (q1 - 16) * x[xo + j + 16];
-            }
-            sum += Lanes.half(w, o) * s;
-        }
-        return sum;
+    int quant(MemorySegment w, long o, int j) {
+        return fiveBits(w, o + 6, w.get(LE_INT, o + 2), j) - 16;
+    }
+
+    /** The 5-bit quant of weight {@code j} of a Q5_0/Q5_1 block whose qs start at {@code qs}. */
+    static int fiveBits(MemorySegment w, long qs, int qh, int j) {
+        int q = w.get(BYTE, qs + (j & 15)) & 0xff;
+        return (j < 16 ? q & 15 : q >>> 4) | (((qh >>> j) & 1) << 4);
+    }
+
+    /**
+     * The 5-bit quants of weights {@code 4i + m} in lane {@code i}: the nibbles of the block's sixteen bytes read
+     * twice ({@link Lanes#twice16}, {@link Q4_0Kernels#nibbles}), and bit {@code 4i + m} of {@code qh} (broadcast to
+     * every lane) above them.
+     */
+    static IntVector fiveBits(IntVector twice, IntVector qh, int m) {
+        IntVector high = qh.lanewise(VectorOperators.LSHR, Lanes.FOUR_IOTA.add(m))
+                .lanewise(VectorOperators.LSHL, 4)
+                .and(16);
+        return Q4_0Kernels.nibbles(twice, m).or(high);
     }
 
     @Override
-    public float dotVector(
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        int blocks = blocks(cols);
+        float[] q8 = x.q8();
+        float[] dx = x.q8Scales();
+        float[] offsets = x.q8Offsets();
+        int xo = token * cols;
+        int so = token * blocks;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            int at = xo + b * BLOCK;
+            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 2));
+            IntVector twice = Lanes.twice16(w, o + 6);
+            // sum((q - 16) * x) as 2 * (-8 * sum(x)) + sum(q * x), exactly.
+            FloatVector offset8 = FloatVector.fromArray(F, offsets, (so + b) * N);
+            FloatVector s = offset8.add(offset8);
+            for (int m = 0; m < 4; m++) {
+                s = Lanes.toFloats(fiveBits(twice, qh, m)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
+        }
+        return Lanes.sum(acc, lanes);
+    }
+
+    @Override
+    void decodeQ8(
             MemorySegment w,
             long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
             int count,
-            float[] lanes) {
-        int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
-        float correction = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int xo = xOffset + b * BLOCK;
-            float d = Lanes.half(w, o);
-            int qh = w.get(LE_INT, o + 2);
-            FloatVector s = FloatVector.zero(F);
-            for (int k = 0; k < BLOCK; k += 8) {
-                s = Lanes.toFloats(quants(w, o + 6, qh, k)).fma(FloatVector.fromArray(F, x, xo + k), s);
-            }
-            acc = s.fma(FloatVector.broadcast(F, d), acc);
-            float coefficient = 16 * d;
-            correction += coefficient * sums[sumsOffset + 2 * b];
-            correction += coefficient * sums[sumsOffset + 2 * b + 1];
-        }
-        return Lanes.sum(acc, lanes) - correction;
-    }
-
-    @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+            float[] q,
+            int qOffset,
+            float[] scales,
+            float[] minimums,
+            int sOffset) {
         int blocks = blocks(count);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            int qh = w.get(LE_INT, o + 2);
-            for (int k = 0; k < BLOCK; k += 8) {
-                Lanes.toFloats(quants(w, o + 6, qh, k)).intoArray(row.q, b * BLOCK + k);
+            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 2));
+            IntVector twice = Lanes.twice16(w, o + 6);
+            for (int m = 0; m < 4; m++) {
+                Lanes.toFloats(fiveBits(twice, qh, m).sub(16)).intoArray(q, qOffset + b * BLOCK + N * m);
             }
-            row.scales[b] = d;
-            row.starts[b] = b * BLOCK;
-            row.coefficients[2 * b] = 16 * d;
-            row.coefficients[2 * b + 1] = 16 * d;
+            scales[sOffset + b] = Lanes.half(w, o);
         }
-        row.blockLength = BLOCK;
-        row.blocks = blocks;
-        row.corrected = true;
     }
 
     /** llama.cpp's {@code quantize_row_q5_0_ref}: the largest magnitude maps to -16. */

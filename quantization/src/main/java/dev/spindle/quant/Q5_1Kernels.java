@@ -1,13 +1,17 @@
 package dev.spindle.quant;
 
 import static dev.spindle.quant.Lanes.F;
+import static dev.spindle.quant.Lanes.I;
+import static dev.spindle.quant.Lanes.N;
 import static dev.spindle.quant.Q5_0Kernels.quants;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 /**
- * Q5_1: blocks of 32 weights, {@code w = d * q + m} with 5-bit {@code q}.
+ * Q5_1: blocks of 32 weights, {@code w = d * q + m} with 5-bit {@code q}; products on {@link
+ * ActivationFormat#Q8_1} activations ({@link Block32Kernels}).
  *
  * <pre>
  * offset  size  field
@@ -17,13 +21,12 @@ import jdk.incubator.vector.FloatVector;
  *      8    16  qs[16]  low four bits: weight j in the low nibble of qs[j], weight j + 16 in its high nibble
  * </pre>
  */
-final class Q5_1Kernels extends TypeKernels {
+final class Q5_1Kernels extends Block32Kernels {
 
-    static final int BLOCK = 32;
     static final int BYTES = 24;
 
     Q5_1Kernels() {
-        super(GgmlType.Q5_1);
+        super(GgmlType.Q5_1, ActivationFormat.Q8_1);
     }
 
     @Override
@@ -61,74 +64,57 @@ final class Q5_1Kernels extends TypeKernels {
     }
 
     @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float m = Lanes.half(w, o + 2);
-            int qh = w.get(LE_INT, o + 4);
-            int xo = xOffset + b * BLOCK;
-            float s = 0;
-            for (int j = 0; j < 16; j++) {
-                int q = w.get(BYTE, o + 8 + j) & 0xff;
-                int q0 = (q & 15) | (((qh >>> j) & 1) << 4);
-                int q1 = (q >>> 4) | (((qh >>> (j + 16)) & 1) << 4);
-                s += (q0 * d + m) * x[xo + j] + (q1 * d + m) * x[xo + j + 16];
-            }
-            sum += s;
-        }
-        return sum;
+    int quant(MemorySegment w, long o, int j) {
+        return Q5_0Kernels.fiveBits(w, o + 8, w.get(LE_INT, o + 4), j);
     }
 
     @Override
-    public float dotVector(
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        int blocks = blocks(cols);
+        float[] q8 = x.q8();
+        float[] dx = x.q8Scales();
+        float[] sx = x.q8Sums();
+        int xo = token * cols;
+        int so = token * blocks;
+        FloatVector acc = FloatVector.zero(F);
+        float summs = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            int at = xo + b * BLOCK;
+            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 4));
+            IntVector twice = Lanes.twice16(w, o + 8);
+            FloatVector s = FloatVector.zero(F);
+            for (int m = 0; m < 4; m++) {
+                s = Lanes.toFloats(Q5_0Kernels.fiveBits(twice, qh, m)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
+            summs = Math.fma(Lanes.half(w, o + 2), sx[so + b], summs);
+        }
+        return Lanes.sum(acc, lanes) + summs;
+    }
+
+    @Override
+    void decodeQ8(
             MemorySegment w,
             long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
             int count,
-            float[] lanes) {
-        int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
-        float correction = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int xo = xOffset + b * BLOCK;
-            int qh = w.get(LE_INT, o + 4);
-            FloatVector s = FloatVector.zero(F);
-            for (int k = 0; k < BLOCK; k += 8) {
-                s = Lanes.toFloats(quants(w, o + 8, qh, k)).fma(FloatVector.fromArray(F, x, xo + k), s);
-            }
-            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o)), acc);
-            float coefficient = -Lanes.half(w, o + 2);
-            correction += coefficient * sums[sumsOffset + 2 * b];
-            correction += coefficient * sums[sumsOffset + 2 * b + 1];
-        }
-        return Lanes.sum(acc, lanes) - correction;
-    }
-
-    @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+            float[] q,
+            int qOffset,
+            float[] scales,
+            float[] minimums,
+            int sOffset) {
         int blocks = blocks(count);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            int qh = w.get(LE_INT, o + 4);
-            for (int k = 0; k < BLOCK; k += 8) {
-                Lanes.toFloats(quants(w, o + 8, qh, k)).intoArray(row.q, b * BLOCK + k);
+            IntVector qh = IntVector.broadcast(I, w.get(LE_INT, o + 4));
+            IntVector twice = Lanes.twice16(w, o + 8);
+            for (int m = 0; m < 4; m++) {
+                Lanes.toFloats(Q5_0Kernels.fiveBits(twice, qh, m)).intoArray(q, qOffset + b * BLOCK + N * m);
             }
-            row.scales[b] = Lanes.half(w, o);
-            row.starts[b] = b * BLOCK;
-            float coefficient = -Lanes.half(w, o + 2);
-            row.coefficients[2 * b] = coefficient;
-            row.coefficients[2 * b + 1] = coefficient;
+            scales[sOffset + b] = Lanes.half(w, o);
+            minimums[sOffset + b] = Lanes.half(w, o + 2);
         }
-        row.blockLength = BLOCK;
-        row.blocks = blocks;
-        row.corrected = true;
     }
 
     /** llama.cpp's {@code quantize_row_q5_1_ref}: the block's range split into 31 steps above its minimum. */

@@ -5,9 +5,12 @@ import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q8_0: blocks of 32 weights, {@code w = d * q}.
+ * Q8_0: blocks of 32 weights, {@code w = d * q}; products on {@link ActivationFormat#Q8_0} activations ({@link
+ * Block32Kernels}).
  *
  * <pre>
  * offset  size  field
@@ -15,13 +18,12 @@ import jdk.incubator.vector.FloatVector;
  *      2    32  q[32]  signed bytes
  * </pre>
  */
-final class Q8_0Kernels extends TypeKernels {
+final class Q8_0Kernels extends Block32Kernels {
 
-    static final int BLOCK = 32;
     static final int BYTES = 34;
 
     Q8_0Kernels() {
-        super(GgmlType.Q8_0);
+        super(GgmlType.Q8_0, ActivationFormat.Q8_0);
     }
 
     @Override
@@ -50,60 +52,60 @@ final class Q8_0Kernels extends TypeKernels {
     }
 
     @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int xo = xOffset + b * BLOCK;
-            float s = 0;
-            for (int j = 0; j < BLOCK; j++) {
-                s += w.get(BYTE, o + 2 + j) * x[xo + j];
-            }
-            sum += Lanes.half(w, o) * s;
-        }
-        return sum;
+    int quant(MemorySegment w, long o, int j) {
+        return w.get(BYTE, o + 2 + j);
+    }
+
+    /**
+     * The quants of weights {@code 4i + m} in lane {@code i}, from the block's 32 bytes read as eight ints ({@link
+     * Lanes#ints}): byte {@code m} of each int, sign-extended.
+     */
+    private static FloatVector quants(IntVector bytes, int m) {
+        return Lanes.toFloats(bytes.lanewise(VectorOperators.LSHL, 24 - 8 * m).lanewise(VectorOperators.ASHR, 24));
     }
 
     @Override
-    public float dotVector(
-            MemorySegment w,
-            long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
-            int count,
-            float[] lanes) {
-        int blocks = blocks(count);
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        int blocks = blocks(cols);
+        float[] q8 = x.q8();
+        float[] dx = x.q8Scales();
+        int xo = token * cols;
+        int so = token * blocks;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            int xo = xOffset + b * BLOCK;
-            // The block's products are summed before its scale is applied: one FMA on the running sum per block.
+            int at = xo + b * BLOCK;
+            IntVector bytes = Lanes.ints(w, o + 2);
+            // The block's integer lane sums, exact in any order; then one FMA with its scales.
             FloatVector s = FloatVector.zero(F);
-            for (int k = 0; k < BLOCK; k += N) {
-                s = Lanes.signedBytesToFloats(w, o + 2 + k).fma(FloatVector.fromArray(F, x, xo + k), s);
+            for (int m = 0; m < 4; m++) {
+                s = quants(bytes, m).fma(FloatVector.fromArray(F, q8, at + N * m), s);
             }
-            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o)), acc);
+            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
         }
         return Lanes.sum(acc, lanes);
     }
 
     @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+    void decodeQ8(
+            MemorySegment w,
+            long offset,
+            int count,
+            float[] q,
+            int qOffset,
+            float[] scales,
+            float[] minimums,
+            int sOffset) {
         int blocks = blocks(count);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
-            row.scales[b] = Lanes.half(w, o);
-            row.starts[b] = b * BLOCK;
-            for (int k = 0; k < BLOCK; k += N) {
-                Lanes.signedBytesToFloats(w, o + 2 + k).intoArray(row.q, b * BLOCK + k);
+            IntVector bytes = Lanes.ints(w, o + 2);
+            for (int m = 0; m < 4; m++) {
+                quants(bytes, m).intoArray(q, qOffset + b * BLOCK + N * m);
             }
+            scales[sOffset + b] = Lanes.half(w, o);
         }
-        row.blockLength = BLOCK;
-        row.blocks = blocks;
-        row.corrected = false;
     }
 
     /** llama.cpp's {@code quantize_row_q8_0_ref}: {@code d = max|x| / 127}, {@code q = round(x / d)}. */

@@ -36,7 +36,9 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
 
     /**
      * Multiplies rows {@code [rowFrom, rowTo)} with every token of {@code x}: {@code out[t * rows + r]}. Each row is
-     * read once for all tokens. Threads may run disjoint row ranges at once, each with its own {@code scratch}.
+     * read once for all tokens. {@code x} must hold the form of activations the type takes ({@link
+     * TypeKernels#activationFormat()}, {@link Activations#prepare}). Threads may run disjoint row ranges at once, each
+     * with its own {@code scratch}.
      */
     public void multiplyRows(Activations x, float[] out, int rowFrom, int rowTo, RowScratch scratch) {
         if (x.cols() != cols) {
@@ -49,48 +51,40 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
             throw new IllegalArgumentException("out holds " + out.length + " floats, not " + x.tokens() + " x " + rows);
         }
         TypeKernels kernels = type.kernels();
-        if (kernels instanceof KQuantKernels k && x.kquant().ready()) {
+        if (!x.isPrepared(kernels.activationFormat())) {
+            throw new IllegalStateException(
+                    type + " multiplies activations of form " + kernels.activationFormat() + ": prepare them first");
+        }
+        if (kernels instanceof KQuantKernels k) {
             KQuantProducts.multiplyRows(k, this, x.kquant(), out, rowFrom, rowTo, scratch.kquantLanes);
         } else if (!Kernels.VECTOR) {
-            scalarRows(kernels, x, out, rowFrom, rowTo);
+            scalarRows(kernels, x, out, rowFrom, rowTo, scratch.lanes);
         } else if (x.tokens() == 1) {
             vectorRows(kernels, x, out, rowFrom, rowTo, scratch.lanes);
         } else {
             if (scratch.maxCols() < cols) {
                 throw new IllegalArgumentException("scratch holds rows of " + scratch.maxCols() + ", not " + cols);
             }
-            decodedRows(kernels, x, out, rowFrom, rowTo, scratch);
+            kernels.multiplyTokens(data, rowBytes(), rowFrom, rowTo, x, out, rows, scratch);
         }
     }
 
     // One small method per path: C2 inlines a kernel into its caller, and a large caller plus a kernel exceed the
     // inlining budget (whatever is then not inlined passes its vectors boxed).
 
-    private void scalarRows(TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo) {
+    private void scalarRows(TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo, float[] lanes) {
         long rowBytes = rowBytes();
-        float[] in = x.x();
         for (int r = rowFrom; r < rowTo; r++) {
             for (int t = 0; t < x.tokens(); t++) {
-                out[t * rows + r] = kernels.dotScalar(data, r * rowBytes, in, t * cols, cols);
+                out[t * rows + r] = kernels.dotScalar(data, r * rowBytes, x, t, lanes);
             }
         }
     }
 
     private void vectorRows(TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo, float[] lanes) {
         long rowBytes = rowBytes();
-        float[] in = x.x();
-        float[] sums = x.sums();
         for (int r = rowFrom; r < rowTo; r++) {
-            out[r] = kernels.dotVector(data, r * rowBytes, in, 0, sums, 0, cols, lanes);
-        }
-    }
-
-    private void decodedRows(
-            TypeKernels kernels, Activations x, float[] out, int rowFrom, int rowTo, RowScratch scratch) {
-        long rowBytes = rowBytes();
-        for (int r = rowFrom; r < rowTo; r++) {
-            kernels.decode(data, r * rowBytes, cols, scratch);
-            TokenDots.multiply(scratch, x, out, r, rows);
+            out[r] = kernels.dotVector(data, r * rowBytes, x, 0, lanes);
         }
     }
 

@@ -19,6 +19,12 @@ import java.nio.ByteOrder;
  */
 public abstract class TypeKernels {
 
+    /**
+     * Floats of scratch ({@code lanes}) a kernel may need: the K-quant kernels keep four accumulators and a
+     * super-block's lane sums there.
+     */
+    public static final int LANE_SCRATCH = 12 * Lanes.N;
+
     /** Elements per activation sum: the smallest sub-block of any format (Q6_K's 16). */
     public static final int SUM_GROUP = 16;
 
@@ -53,7 +59,9 @@ public abstract class TypeKernels {
      * Scalar twin of {@link #dotVector}: the dot product of the {@code count} weights stored from byte {@code offset}
      * with {@code x[xOffset ..]}, element by element as the format defines it.
      */
-    public abstract float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count);
+    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
+        throw floatActivations();
+    }
 
     /**
      * Fused dequantize-and-dot on the Vector API. {@code sums[sumsOffset + g]} must hold the sum of
@@ -61,7 +69,7 @@ public abstract class TypeKernels {
      * {@code lanes} is scratch of at least {@value Lanes#N} floats for the final sum of the vector lanes (one per
      * thread: a kernel allocates nothing).
      */
-    public abstract float dotVector(
+    public float dotVector(
             MemorySegment w,
             long offset,
             float[] x,
@@ -69,7 +77,9 @@ public abstract class TypeKernels {
             float[] sums,
             int sumsOffset,
             int count,
-            float[] lanes);
+            float[] lanes) {
+        throw floatActivations();
+    }
 
     /** {@link #dotVector(MemorySegment, long, float[], int, float[], int, int, float[])} with its own lane scratch. */
     public final float dotVector(
@@ -81,7 +91,59 @@ public abstract class TypeKernels {
      * Decodes one row of {@code count} elements for {@link TokenDots}: quants as floats with their block scales and
      * correction coefficients, in the order {@link #dotVector} takes them (see {@link RowScratch}).
      */
-    abstract void decode(MemorySegment w, long offset, int count, RowScratch row);
+    void decode(MemorySegment w, long offset, int count, RowScratch row) {
+        throw floatActivations();
+    }
+
+    private UnsupportedOperationException floatActivations() {
+        return new UnsupportedOperationException(
+                type + " multiplies activations of form " + activationFormat() + ", not plain floats");
+    }
+
+    /**
+     * The form its products take the activations in ({@link ActivationFormat}): llama.cpp's {@code vec_dot_type} of
+     * the format. Plain floats unless the format says otherwise.
+     */
+    public ActivationFormat activationFormat() {
+        return ActivationFormat.FLOAT;
+    }
+
+    /**
+     * Scalar twin of {@link #dotVector(MemorySegment, long, Activations, int, float[])}: the same bits. {@code lanes}
+     * is scratch of at least {@value Lanes#N} floats.
+     */
+    public float dotScalar(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        return dotScalar(w, offset, x.x(), token * x.cols(), x.cols());
+    }
+
+    /**
+     * The product of the row of {@code x.cols()} weights stored from byte {@code offset} with token {@code token} of
+     * {@code x}, which must hold {@link #activationFormat()} ({@link Activations#prepare}). {@code lanes} is scratch
+     * of at least {@value Lanes#N} floats (one per thread: a kernel allocates nothing).
+     */
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        return dotVector(w, offset, x.x(), token * x.cols(), x.sums(), token * x.groups(), x.cols(), lanes);
+    }
+
+    /**
+     * {@code out[t * outStride + r]} = row {@code r} of the rows of {@code rowBytes} bytes in {@code data} times
+     * token {@code t} of {@code x}, for rows {@code [rowFrom, rowTo)} and every token: each row read once for all of
+     * them, with results bit for bit those of {@link #dotVector(MemorySegment, long, Activations, int, float[])}.
+     */
+    void multiplyTokens(
+            MemorySegment data,
+            long rowBytes,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        for (int r = rowFrom; r < rowTo; r++) {
+            decode(data, r * rowBytes, x.cols(), scratch);
+            TokenDots.multiply(scratch, x, out, r, outStride);
+        }
+    }
 
     /** Whether {@link #quantize} is implemented for this format. */
     public boolean canQuantize() {

@@ -102,7 +102,8 @@ class KQuantProductTest {
         float[] single = new float[rows];
         for (int t = 0; t < maxTokens; t++) {
             w.multiplyRows(
-                    one.set(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, cols),
+                    one.set(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, cols)
+                            .prepare(ActivationFormat.Q8_K),
                     single,
                     0,
                     rows,
@@ -115,7 +116,7 @@ class KQuantProductTest {
             for (int first = 0; first + tokens <= maxTokens; first++) {
                 float[] window = java.util.Arrays.copyOfRange(x, first * cols, (first + tokens) * cols);
                 float[] out = new float[tokens * rows];
-                w.multiplyRows(batch.set(window, tokens, cols), out, 0, rows, scratch);
+                w.multiplyRows(batch.set(window, tokens, cols).prepare(ActivationFormat.Q8_K), out, 0, rows, scratch);
                 for (int t = 0; t < tokens; t++) {
                     for (int r = 0; r < rows; r++) {
                         assertEquals(

@@ -86,4 +86,100 @@ class LlamaCppReferenceTest {
             }
         }
     }
+
+    /**
+     * Our products with quantized weights are llama.cpp's, bit for bit: it rounds each token's activations to 8 bits
+     * ({@code quantize_row_q8_0}/{@code q8_1}: we write the same quants, scales and sums) and then computes {@code
+     * ggml_vec_dot_*}; our single-token kernel, its scalar twin and the multi-token path give its float exactly.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = GgmlType.class,
+            names = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"})
+    void ourProductsAreLlamaCppsBitForBit(GgmlType type) {
+        GgmlLibrary ggml = GgmlLibrary.get();
+        ActivationFormat format = type.kernels().activationFormat();
+        String activations = format.name().toLowerCase(java.util.Locale.ROOT);
+        int blockBytes = format == ActivationFormat.Q8_0 ? 34 : 36;
+        SplittableRandom random = new SplittableRandom(500 + type.id());
+        int rows = 6;
+        int tokens = 5;
+        int cols = PER_ROW;
+        long rowBytes = type.bytesFor(cols);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int shape = 0; shape < 6; shape++) {
+                float[] weights = weights(random, shape);
+                MemorySegment w = arena.allocate(rows * rowBytes, 64);
+                for (int r = 0; r < rows; r++) {
+                    type.kernels().quantize(weights, r * cols, cols, w, r * rowBytes);
+                }
+                float[] x = weights(random, (shape + 1) % 6);
+                Activations a =
+                        new Activations(tokens, cols).set(x, tokens, cols).prepare(format);
+                float[] lanes = new float[TypeKernels.LANE_SCRATCH];
+                float[] batched = new float[tokens * rows];
+                RowScratch scratch = new RowScratch(cols);
+                new QuantizedMatrix(type, rows, cols, w).multiplyRows(a, batched, 0, rows, scratch);
+                for (int t = 0; t < tokens; t++) {
+                    MemorySegment xt = arena.allocateFrom(
+                            ValueLayout.JAVA_FLOAT, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols));
+                    MemorySegment theirs = arena.allocate((long) cols / 32 * blockBytes, 64);
+                    ggml.quantizeRow(activations, xt, theirs, cols);
+                    assertSameRounding(format, x, t * cols, cols, theirs, blockBytes);
+                    for (int r = 0; r < rows; r++) {
+                        float expected = ggml.vecDot(
+                                type.name().toLowerCase(java.util.Locale.ROOT),
+                                activations,
+                                cols,
+                                w.asSlice(r * rowBytes),
+                                theirs);
+                        String where = "%s, shape %d, token %d, row %d".formatted(type, shape, t, r);
+                        int bits = Float.floatToRawIntBits(expected);
+                        assertEquals(
+                                bits,
+                                Float.floatToRawIntBits(type.kernels().dotVector(w, r * rowBytes, a, t, lanes)),
+                                where + ", vector");
+                        assertEquals(
+                                bits,
+                                Float.floatToRawIntBits(type.kernels().dotScalar(w, r * rowBytes, a, t, lanes)),
+                                where + ", scalar");
+                        assertEquals(
+                                bits,
+                                Float.floatToRawIntBits(batched[t * rows + r]),
+                                where + ", " + tokens + " tokens");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Our 8-bit activations against llama.cpp's blocks: quants, half-precision scale and (Q8_1) sum. */
+    private static void assertSameRounding(
+            ActivationFormat format, float[] x, int from, int cols, MemorySegment theirs, int blockBytes) {
+        int blocks = cols / 32;
+        int[] q = new int[cols];
+        float[] d = new float[blocks];
+        float[] s = new float[blocks];
+        ActivationFormat.quantizeQ8(x, from, cols, q, 0, d, s, 0);
+        int quants = format == ActivationFormat.Q8_0 ? 2 : 4;
+        for (int b = 0; b < blocks; b++) {
+            long o = (long) b * blockBytes;
+            assertEquals(
+                    Float.floatToRawIntBits(Float.float16ToFloat(theirs.get(Samples.LE_SHORT, o))),
+                    Float.floatToRawIntBits(d[b]),
+                    format + " scale of block " + b);
+            if (format == ActivationFormat.Q8_1) {
+                assertEquals(
+                        Float.floatToRawIntBits(Float.float16ToFloat(theirs.get(Samples.LE_SHORT, o + 2))),
+                        Float.floatToRawIntBits(s[b]),
+                        format + " sum of block " + b);
+            }
+            for (int j = 0; j < 32; j++) {
+                assertEquals(
+                        theirs.get(ValueLayout.JAVA_BYTE, o + quants + j),
+                        q[32 * b + j],
+                        format + " quant " + j + " of block " + b);
+            }
+        }
+    }
 }

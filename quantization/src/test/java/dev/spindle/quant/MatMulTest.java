@@ -56,12 +56,12 @@ class MatMulTest {
         float[] single = new float[rows];
         for (int t = 0; t < maxTokens; t++) {
             float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
-            w.multiplyRows(one.set(xt, 1, cols), single, 0, rows, scratch);
+            w.multiplyRows(one.set(xt, 1, cols).prepare(type.kernels().activationFormat()), single, 0, rows, scratch);
             System.arraycopy(single, 0, alone, t * rows, rows);
             for (int r = 0; r < rows; r++) {
                 double[] reference = type.kernels() instanceof KQuantKernels
                         ? Samples.roundedReferenceDot(type, data, r * w.rowBytes(), xt, cols)
-                        : Samples.referenceDot(type, data, r * w.rowBytes(), xt, 0, cols);
+                        : Samples.semanticDot(type, data, r * w.rowBytes(), xt, 0, cols);
                 assertEquals(reference[0], single[r], 2e-5 * reference[1] + 1e-30, type + " row " + r);
             }
         }
@@ -88,11 +88,12 @@ class MatMulTest {
         int count = type.blockSize() == 1 ? 40 : type.blockSize();
         MemorySegment w = Samples.randomBytes(type, count, 0, random);
         float[] x = Samples.gaussian(random, count, 1.0);
-        float[] sums = Samples.sums(x, 0, count);
-        int first = Float.floatToRawIntBits(type.kernels().dotVector(w, 0, x, 0, sums, 0, count));
+        Activations a = Samples.activations(type, x, 1, count);
+        float[] lanes = new float[TypeKernels.LANE_SCRATCH];
+        int first = Float.floatToRawIntBits(type.kernels().dotVector(w, 0, a, 0, lanes));
         // Enough calls for the interpreter, C1 and C2 to have run the kernel in turn.
         for (int i = 0; i < 30_000; i++) {
-            int again = Float.floatToRawIntBits(type.kernels().dotVector(w, 0, x, 0, sums, 0, count));
+            int again = Float.floatToRawIntBits(type.kernels().dotVector(w, 0, a, 0, lanes));
             if (again != first) {
                 assertEquals(first, again, type + " changed at call " + i);
             }

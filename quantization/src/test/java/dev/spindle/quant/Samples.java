@@ -115,4 +115,49 @@ final class Samples {
         TypeKernels.groupSums(x, xOffset, count, sums, 0);
         return sums;
     }
+
+    /**
+     * The product as the type's products define it, in double: for {@link ActivationFormat#FLOAT} the exact product
+     * ({@link #referenceDot}); for the 8-bit forms the weights (dequantized) times the activations as llama.cpp
+     * rounds them ({@link ActivationFormat#quantizeQ8}), with each block's minimum {@code m} meeting the rounded sum
+     * {@code s} instead of {@code d * sum(q)}. Also the sum of |w x|.
+     */
+    static double[] semanticDot(GgmlType type, MemorySegment w, long offset, float[] x, int xOffset, int count) {
+        ActivationFormat format = type.kernels().activationFormat();
+        if (format == ActivationFormat.FLOAT) {
+            return referenceDot(type, w, offset, x, xOffset, count);
+        }
+        if (format == ActivationFormat.Q8_K) {
+            return roundedReferenceDot(
+                    type, w, offset, java.util.Arrays.copyOfRange(x, xOffset, xOffset + count), count);
+        }
+        float[] row = new float[count];
+        type.kernels().dequantizeScalar(w, offset, row, 0, count);
+        int blocks = count / 32;
+        int[] q = new int[count];
+        float[] d = new float[blocks];
+        float[] s = new float[blocks];
+        ActivationFormat.quantizeQ8(x, xOffset, count, q, 0, d, s, 0);
+        double dot = 0;
+        double magnitude = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * type.bytesPerBlock();
+            double m = format == ActivationFormat.Q8_1 ? Float.float16ToFloat(w.get(LE_SHORT, o + 2)) : 0;
+            for (int j = 0; j < 32; j++) {
+                double term = ((double) row[32 * b + j] - m) * d[b] * q[32 * b + j];
+                dot += term;
+                magnitude += Math.abs(term);
+            }
+            dot += m * s[b];
+            magnitude += Math.abs(m * s[b]);
+        }
+        return new double[] {dot, magnitude};
+    }
+
+    /** {@code x} ({@code [tokens][cols]}) with the form of activations {@code type} takes prepared. */
+    static Activations activations(GgmlType type, float[] x, int tokens, int cols) {
+        return new Activations(tokens, cols)
+                .set(x, tokens, cols)
+                .prepare(type.kernels().activationFormat());
+    }
 }

@@ -1,8 +1,13 @@
 package dev.spindle.kvcache.attention;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
- * The exponential the softmax uses: this scalar form, and a vector form in {@link VectorPagedAttention#expMinus} built
- * from the same constants and steps, which gives bit-identical results.
+ * The project's one deterministic exponential, used by the attention softmax and by the forward pass (SwiGLU): a
+ * scalar form and a vector form of any width, built from the same constants and steps, which give bit-identical
+ * results lane by lane.
  *
  * <p>Neither {@link Math#exp} nor the Vector API's {@code EXP} would do: the first has no vector form, and the second
  * may round differently from one CPU, library or JIT tier to the next, which would let a sequence's attention output
@@ -14,7 +19,7 @@ package dev.spindle.kvcache.attention;
  * clamped to [-87, 88] so that {@code 2^n} stays a normal float: the result for anything below -87 is about 1.6e-38,
  * which the softmax cannot tell from zero next to its largest term of 1. Accurate to a few ulp.
  */
-final class Exp {
+public final class Exp {
 
     static final float LOWEST = -87f;
     static final float HIGHEST = 88f;
@@ -37,7 +42,7 @@ final class Exp {
     private Exp() {}
 
     /** e^x, as {@link #exp(FloatVector)} computes it in each lane. */
-    static float exp(float x) {
+    public static float exp(float x) {
         x = Math.min(HIGHEST, Math.max(LOWEST, x));
         float rounded = Math.fma(x, LOG2_E, ROUNDER);
         float n = rounded - ROUNDER;
@@ -52,5 +57,28 @@ final class Exp {
         p = Math.fma(p, r, 1f);
         p = Math.fma(p, r, 1f);
         return p * Float.intBitsToFloat((exponent + 127) << 23);
+    }
+
+    /**
+     * e^x in every lane, each exactly as {@link #exp(float)}. Callers inline it into their loops (it is small); a
+     * vector crossing a call C2 did not inline is boxed, so use it only inside hot, compiled code.
+     */
+    public static FloatVector exp(FloatVector x) {
+        x = x.max(LOWEST).min(HIGHEST);
+        FloatVector rounded = x.fma(LOG2_E, ROUNDER);
+        FloatVector n = rounded.sub(ROUNDER);
+        IntVector exponent = ((IntVector) rounded.reinterpretAsInts()).sub(ROUNDER_BITS);
+        FloatVector r = n.fma(x.broadcast(-LN2_HIGH), x);
+        r = n.fma(x.broadcast(-LN2_LOW), r);
+        FloatVector p = r.fma(C7, C6);
+        p = p.fma(r, x.broadcast(C5));
+        p = p.fma(r, x.broadcast(C4));
+        p = p.fma(r, x.broadcast(C3));
+        p = p.fma(r, x.broadcast(C2));
+        FloatVector one = x.broadcast(1f);
+        p = p.fma(r, one);
+        p = p.fma(r, one);
+        return p.mul((FloatVector)
+                exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
     }
 }

@@ -14,9 +14,9 @@ import java.util.Arrays;
  * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. The caller writes each token's K and V (through
  * {@link HostKvMemory#write}) before attending over it.
  *
- * <p>Numerics. Each KV head's group of query heads walks the table block by block, in order, keeping per query head a
- * running maximum, an accumulator rescaled at each block (online softmax) and the softmax denominators per token
- * offset, summed in offset order at the end; all in float. Every per-element step is an exactly rounded IEEE
+ * <p>Numerics. Each KV head's group of query heads walks the table a pair of blocks at a time, in order, keeping per
+ * query head a running maximum, an accumulator rescaled at each pair (online softmax) and the softmax denominators per
+ * token offset within a pair, summed in offset order at the end; all in float. Every per-element step is an exactly rounded IEEE
  * operation applied in an order fixed by the block walk, so the result for a query depends only on the query, the
  * sequence's own K and V and its context length: not on the physical block ids, on what other sequences run, on how a
  * prompt was split into chunks (prefill runs each query token through the same walk as decode), on the vector width,
@@ -41,14 +41,20 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
 
     /** {@code [group][headDim]}: this group's query, times the scale. */
     protected final float[] scaledQuery;
-    /** {@code [group][blockSize]}: the current block's scores, then their softmax weights (0 past the context). */
+    /** Tokens per step of the walk: a pair of consecutive blocks. */
+    protected final int span;
+
+    /**
+     * {@code [group][span]}: the scores of the current pair of blocks (first block's tokens, then the second's), then
+     * their softmax weights (0 past the context).
+     */
     protected final float[] weights;
     /** {@code [group]}: the factor the accumulator is rescaled by for the current block. */
     protected final float[] rescale;
     /** {@code [group][headDim]}: the unnormalised output. */
     protected final float[] accumulator;
     /**
-     * {@code [group][blockSize]}: the softmax denominators, kept per token offset within a block (lane by lane, like
+     * {@code [group][span]}: the softmax denominators, kept per token offset within a pair of blocks (lane by lane, like
      * the accumulator) and summed in offset order at the end; this keeps the sum off the per-block critical path
      * while fixing its order.
      */
@@ -74,10 +80,11 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         this.group = queryHeads / shape.kvHeads();
         this.scale = scale;
         this.scaledQuery = new float[group * headDim];
-        this.weights = new float[group * blockSize];
+        this.span = 2 * blockSize;
+        this.weights = new float[group * span];
         this.rescale = new float[group];
         this.accumulator = new float[group * headDim];
-        this.sums = new float[group * blockSize];
+        this.sums = new float[group * span];
         this.runningMax = new float[group];
     }
 
@@ -233,29 +240,32 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             int contextLength,
             float[] out,
             int outOffset) {
-        int first = queryOffset + kvHead * group * headDim;
+        int groupQuery = queryOffset + kvHead * group * headDim;
         for (int i = 0; i < group * headDim; i++) {
-            scaledQuery[i] = query[first + i] * scale;
+            scaledQuery[i] = query[groupQuery + i] * scale;
         }
         Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
         Arrays.fill(sums, 0f);
         Arrays.fill(accumulator, 0f);
         int blocks = Math.ceilDiv(contextLength, blockSize);
-        for (int i = 0; i < blocks; i++) {
-            int block = blockTable[i];
-            int valid = Math.min(blockSize, contextLength - i * blockSize);
-            if (i + 1 < blocks) {
-                prefetch(layer, blockTable[i + 1], kvHead);
+        prefetch(layer, blockTable[0], blockTable[Math.min(1, blocks - 1)], kvHead);
+        for (int i = 0; i < blocks; i += 2) {
+            int first = blockTable[i];
+            // A last, unpaired block is paired with itself: the second half of the pair lies past the context.
+            int second = i + 1 < blocks ? blockTable[i + 1] : first;
+            int valid = Math.min(span, contextLength - i * blockSize);
+            if (i + 2 < blocks) {
+                prefetch(layer, blockTable[i + 2], blockTable[Math.min(i + 3, blocks - 1)], kvHead);
             }
-            score(layer, block, kvHead);
+            scorePair(layer, first, second, kvHead);
             softmax(valid);
-            accumulate(layer, block, kvHead, valid);
+            accumulatePair(layer, first, second, kvHead, valid);
         }
         int target = outOffset + kvHead * group * headDim;
         for (int h = 0; h < group; h++) {
             float sum = 0f;
-            for (int t = 0; t < blockSize; t++) {
-                sum += sums[h * blockSize + t];
+            for (int t = 0; t < span; t++) {
+                sum += sums[h * span + t];
             }
             for (int d = 0; d < headDim; d++) {
                 out[target + h * headDim + d] = accumulator[h * headDim + d] / sum;
@@ -269,9 +279,9 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      */
     private void softmax(int valid) {
         for (int h = 0; h < group; h++) {
-            int row = h * blockSize;
-            if (valid < blockSize) {
-                Arrays.fill(weights, row + valid, row + blockSize, Float.NEGATIVE_INFINITY);
+            int row = h * span;
+            if (valid < span) {
+                Arrays.fill(weights, row + valid, row + span, Float.NEGATIVE_INFINITY);
             }
             float previousMax = runningMax[h];
             float max = Math.max(previousMax, rowMax(row));
@@ -280,37 +290,42 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         }
         exponentiate(runningMax);
         for (int h = 0; h < group; h++) {
-            int row = h * blockSize;
-            if (valid < blockSize) {
-                Arrays.fill(weights, row + valid, row + blockSize, 0f);
+            int row = h * span;
+            if (valid < span) {
+                Arrays.fill(weights, row + valid, row + span, 0f);
             }
             foldSums(row, rescale[h]);
         }
     }
 
     /**
-     * Computes the scores of the block's tokens for every query head of the group into {@link #weights}, reading the
-     * K head block of {@code (layer, block, kvHead)}.
+     * Computes the scores of two blocks' tokens for every query head of the group into {@link #weights}, reading the K
+     * head blocks of {@code (layer, first, kvHead)} and {@code (layer, second, kvHead)}; {@code second} may equal
+     * {@code first}. Each score is one chain of fused multiply-adds over the head dimension.
      */
-    abstract void score(int layer, int block, int kvHead);
+    abstract void scorePair(int layer, int first, int second, int kvHead);
 
-    /** Starts bringing the K and V head blocks of {@code (layer, block, kvHead)} into cache; changes no result. */
-    void prefetch(int layer, int block, int kvHead) {}
+    /**
+     * Starts bringing the K and V head blocks of {@code (layer, first, kvHead)} and {@code (layer, second, kvHead)}
+     * into cache; changes no result.
+     */
+    void prefetch(int layer, int first, int second, int kvHead) {}
 
-    /** The largest of {@code weights[row .. row + blockSize)}. */
+    /** The largest of {@code weights[row .. row + span)}. */
     abstract float rowMax(int row);
 
     /** Replaces every weight of row {@code h} by {@code Exp.exp(weight - maxima[h])}, for all rows of the group. */
     abstract void exponentiate(float[] maxima);
 
-    /** {@code sums[row + t] = fma(sums[row + t], rescale, weights[row + t])} for every offset {@code t}. */
+    /** {@code sums[row + t] = fma(sums[row + t], rescale, weights[row + t])} for every offset {@code t} of the span. */
     abstract void foldSums(int row, float rescale);
 
     /**
      * Rescales {@link #accumulator} by {@link #rescale} and adds the weighted V rows of the first {@code valid} tokens
-     * of the V head block of {@code (layer, block, kvHead)}, in token order.
+     * of the pair: those of the V head block of {@code (layer, first, kvHead)}, then those of {@code (layer, second,
+     * kvHead)}, in token order.
      */
-    abstract void accumulate(int layer, int block, int kvHead, int valid);
+    abstract void accumulatePair(int layer, int first, int second, int kvHead, int valid);
 
     private void check(
             int layer,

@@ -11,17 +11,22 @@ final class ScalarPagedAttention extends PagedAttention {
 
     /** {@code [headDim][blockSize]}: the current block's K as floats, transposed as stored. */
     private final float[] keys;
-    /** {@code [blockSize][headDim]}: the current block's V as floats. */
+    /** {@code [2 * blockSize][headDim]}: the current pair of blocks' V as floats. */
     private final float[] values;
 
     ScalarPagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         super(memory, queryHeads, scale);
         this.keys = new float[headDim * blockSize];
-        this.values = new float[blockSize * headDim];
+        this.values = new float[2 * blockSize * headDim];
     }
 
     @Override
-    void score(int layer, int block, int kvHead) {
+    void scorePair(int layer, int first, int second, int kvHead) {
+        score(layer, first, kvHead, 0);
+        score(layer, second, kvHead, blockSize);
+    }
+
+    private void score(int layer, int block, int kvHead, int base) {
         for (int d = 0; d < headDim; d++) {
             for (int t = 0; t < blockSize; t++) {
                 keys[d * blockSize + t] = memory.key(layer, block, kvHead, t, d);
@@ -33,7 +38,7 @@ final class ScalarPagedAttention extends PagedAttention {
                 for (int d = 0; d < headDim; d++) {
                     s = Math.fma(scaledQuery[h * headDim + d], keys[d * blockSize + t], s);
                 }
-                weights[h * blockSize + t] = s;
+                weights[h * span + base + t] = s;
             }
         }
     }
@@ -41,7 +46,7 @@ final class ScalarPagedAttention extends PagedAttention {
     @Override
     float rowMax(int row) {
         float max = Float.NEGATIVE_INFINITY;
-        for (int t = 0; t < blockSize; t++) {
+        for (int t = 0; t < span; t++) {
             max = Math.max(max, weights[row + t]);
         }
         return max;
@@ -50,31 +55,33 @@ final class ScalarPagedAttention extends PagedAttention {
     @Override
     void exponentiate(float[] maxima) {
         for (int h = 0; h < group; h++) {
-            for (int t = 0; t < blockSize; t++) {
-                weights[h * blockSize + t] = Exp.exp(weights[h * blockSize + t] - maxima[h]);
+            for (int t = 0; t < span; t++) {
+                int at = h * span + t;
+                weights[at] = Exp.exp(weights[at] - maxima[h]);
             }
         }
     }
 
     @Override
     void foldSums(int row, float rescale) {
-        for (int t = 0; t < blockSize; t++) {
+        for (int t = 0; t < span; t++) {
             sums[row + t] = Math.fma(sums[row + t], rescale, weights[row + t]);
         }
     }
 
     @Override
-    void accumulate(int layer, int block, int kvHead, int valid) {
+    void accumulatePair(int layer, int first, int second, int kvHead, int valid) {
         for (int t = 0; t < valid; t++) {
+            int block = t < blockSize ? first : second;
             for (int d = 0; d < headDim; d++) {
-                values[t * headDim + d] = memory.value(layer, block, kvHead, t, d);
+                values[t * headDim + d] = memory.value(layer, block, kvHead, t % blockSize, d);
             }
         }
         for (int h = 0; h < group; h++) {
             for (int d = 0; d < headDim; d++) {
                 float a = accumulator[h * headDim + d] * rescale[h];
                 for (int t = 0; t < valid; t++) {
-                    a = Math.fma(weights[h * blockSize + t], values[t * headDim + d], a);
+                    a = Math.fma(weights[h * span + t], values[t * headDim + d], a);
                 }
                 accumulator[h * headDim + d] = a;
             }

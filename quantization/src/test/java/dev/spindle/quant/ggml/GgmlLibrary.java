@@ -137,4 +137,46 @@ public final class GgmlLibrary {
             throw new IllegalStateException(t);
         }
     }
+
+    /**
+     * {@code quantize_row_<name>(const float *x, void *y, int64_t k)} of ggml's CPU backend ({@code q8_0}, {@code
+     * q8_1}): how llama.cpp rounds activations before a product with quantized weights. Not the {@code _ref}
+     * quantizers: on x86 these are their own (AVX2) code.
+     */
+    public void quantizeRow(String name, MemorySegment src, MemorySegment dst, long count) {
+        MethodHandle h = LINKER.downcallHandle(
+                symbols.findOrThrow("quantize_row_" + name),
+                FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+        try {
+            h.invokeExact(src, dst, count);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * {@code ggml_vec_dot_<weights>_<activations>(int n, float *s, size_t bs, const void *vx, size_t bx, const void
+     * *vy, size_t by, int nrc)} for one row ({@code nrc = 1}): the dot product llama.cpp computes for one row of
+     * weights ({@code q4_0}, ...) and one token's quantized activations ({@code q8_0}, {@code q8_1}).
+     */
+    public float vecDot(String weights, String activations, int n, MemorySegment vx, MemorySegment vy) {
+        MethodHandle h = LINKER.downcallHandle(
+                symbols.findOrThrow("ggml_vec_dot_" + weights + "_" + activations),
+                FunctionDescriptor.ofVoid(
+                        ValueLayout.JAVA_INT,
+                        ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG,
+                        ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG,
+                        ValueLayout.ADDRESS,
+                        ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(ValueLayout.JAVA_FLOAT);
+            h.invokeExact(n, s, 0L, vx, 0L, vy, 0L, 1);
+            return s.get(ValueLayout.JAVA_FLOAT, 0);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
 }
