@@ -7,7 +7,7 @@ package dev.spindle.quant;
  *
  * <p>Per token and super-block {@code b}: {@code x[i] ≈ d[b] * q[i]} with {@code q} an integer in -127..127 (kept
  * as an integer-valued float, so vector kernels load it without a conversion), {@code d = max / -127} where {@code
- * max} is the element of largest magnitude, and the sum of {@code q} over every run of 32. With integer quants on
+ * max} is the element of largest magnitude, and the sums of {@code q} over every run of 32 and of 16. With integer quants on
  * both sides, a super-block's dot product {@code sum sc_j * sum q_w * q_x} is an exact integer below 2^24 in every
  * vector lane, so it is the same whatever order the kernels add it in; the super-block's scales {@code d_w * d_x}
  * and minimums are applied once per 256 weights.
@@ -26,6 +26,7 @@ public final class KQuantActivations {
     final float[] q; // [tokens][cols] integers in -127..127
     final float[] d; // [tokens][cols / 256]
     final int[] sums; // [tokens][cols / 32] sum of q over each run of 32
+    final int[] sums16; // [tokens][cols / 16] sum of q over each run of 16 (Q6_K's sub-blocks)
     private final int maxTokens;
     private final int maxCols;
     int tokens;
@@ -42,6 +43,7 @@ public final class KQuantActivations {
         this.q = new float[maxTokens * cols];
         this.d = new float[maxTokens * (cols / BLOCK)];
         this.sums = new int[maxTokens * (cols / SUM_RUN)];
+        this.sums16 = new int[maxTokens * (cols / 16)];
     }
 
     /**
@@ -69,6 +71,13 @@ public final class KQuantActivations {
                     s += (int) q[t * cols + SUM_RUN * r + i];
                 }
                 sums[t * runs + r] = s;
+            }
+            for (int r = 0; r < 2 * runs; r++) {
+                int s = 0;
+                for (int i = 0; i < 16; i++) {
+                    s += (int) q[t * cols + 16 * r + i];
+                }
+                sums16[t * 2 * runs + r] = s;
             }
         }
         return this;

@@ -10,16 +10,21 @@ import jdk.incubator.vector.FloatVector;
  * <p>The arithmetic every kernel here performs, for one weight row and one token, per super-block {@code b} of 256:
  *
  * <pre>
- * lane[l]  = sum over the elements i = l (mod 8) of the super-block of  sc(i) * q_w(i) * q_x(i)   (exact integers)
- * acc[l]   = fma(lane[l], d_w * d_x, acc[l])
- * minimums = minimums + (dmin_w * d_x) * sum_j m_j * (sum of q_x over sub-block j)               (Q4_K, Q5_K)
+ * Q4_K, Q5_K:
+ *   lane[l]  = sum over the elements i = l (mod 8) of  sc(i) * q_w(i) * q_x(i)               (an exact integer)
+ *   acc[l]   = fma(lane[l], d_w * d_x, acc[l])
+ *   minimums = minimums + (dmin_w * d_x) * sum_j m_j * (sum of q_x over sub-block j)
+ * Q6_K (q_w unsigned, 0..63, its -32 taken apart):
+ *   even[l], odd[l] = the same sums over the sub-blocks with t even, t odd                   (exact integers)
+ *   acc[l]   = fma(even[l] + odd[l], d_w * d_x, acc[l])
+ *   offsets  = offsets + (32 * d_w * d_x) * sum_j sc_j * (sum of q_x over sub-block j)
  * </pre>
  *
- * and at the end {@code ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7)) - minimums}. Every lane
- * sum is an integer below 2^24 (Q6_K's bound, the largest: 16 sub-blocks x 128 x 2 x 32 x 127 = 16,646,144), so
- * float vector lanes add it exactly in any order and grouping; only the per-super-block fma and the final sum round,
- * and those are the same in every kernel. A token's result is therefore bit for bit the same from the single-token
- * kernel, from any position of a multi-token tile and from the scalar twin.
+ * and at the end {@code ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7)) - minimums (or offsets)}.
+ * Every integer sum is below 2^24 (Q4_K: 8 x 63 x 4 x 15 x 127; Q5_K: with 31; Q6_K's halves: 8 x 128 x 2 x 63 x
+ * 127 = 16,386,048), so float vector lanes add it exactly in any order and grouping; only the per-super-block
+ * operations round, and those are the same in every kernel. A token's result is therefore bit for bit the same from
+ * the single-token kernel, from any position of a multi-token tile and from the scalar twin.
  */
 abstract class KQuantKernels extends TypeKernels {
 

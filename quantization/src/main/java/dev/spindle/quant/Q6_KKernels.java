@@ -30,9 +30,6 @@ final class Q6_KKernels extends KQuantKernels {
     static final int BLOCK = 256;
     static final int BYTES = 210;
 
-    /** The offset of the quants as a vector: C2 parses a lanewise op with a vector in fewer nodes than with a scalar. */
-    private static final IntVector THIRTY_TWO = IntVector.broadcast(Lanes.I, 32);
-
     private static final ValueLayout.OfLong LE_LONG =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
@@ -215,51 +212,63 @@ final class Q6_KKernels extends KQuantKernels {
         java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
         int xt = token * a.cols;
         int dt = token * a.blocks;
+        int st = token * 16 * a.blocks;
+        float offsets = 0;
         for (int b = 0; b < a.blocks; b++) {
             long o = offset + (long) b * BYTES;
-            for (int quarter = 0; quarter < 4; quarter++) {
-                quarterRounded(w, o, quarter, a.q, xt + b * BLOCK, lanes);
-            }
-            accumulate(lanes, SUMS, Lanes.half(w, o + 208) * a.d[dt + b], 0);
+            float scale = Lanes.half(w, o + 208) * a.d[dt + b];
+            superBlockRounded(w, o, a.q, xt + b * BLOCK, scale, lanes);
+            offsets += (32 * scale) * offsetSum(w, o, a.sums16, st + 16 * b);
         }
-        return Lanes.sumStored(lanes);
+        return Lanes.sumStored(lanes) - offsets;
     }
 
     /**
-     * Quarter {@code 2n + half} of a super-block of {@link #dotRounded} (sub-blocks {@code 8n + 2t + half}): its
-     * integer lane sums stored (first quarter) or added at {@code lanes[SUMS ..]}. A method per quarter: a whole
-     * super-block, even half of one, exceeds C2's inlining budget. The -32 of every quant is taken in the integers,
-     * so the lanes stay below 2^24.
+     * One super-block of {@link #dotRounded} (the structure of {@link #superBlock}, which fits C2's inlining
+     * budget): per lane the integer sums {@code E} over the sub-blocks with {@code t} even and {@code O} with
+     * {@code t} odd of {@code sc * q * q_x}, with {@code q} the unsigned quant (0..63): each below 2^24, so exact in
+     * any order; then {@code acc = fma(E + O, scale, acc)} in {@code lanes}. The -32 of the quants is taken apart,
+     * per super-block ({@link #offsetSum}).
      */
-    private static void quarterRounded(MemorySegment w, long o, int quarter, float[] x, int xo, float[] lanes) {
-        int n = quarter >> 1;
-        int half = quarter & 1;
-        long ql = o + 64 * n;
-        long qh = o + 128 + 32 * n;
-        int xn = xo + 128 * n;
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = FloatVector.zero(F);
-        FloatVector s2 = FloatVector.zero(F);
-        FloatVector s3 = FloatVector.zero(F);
-        for (int k = 16 * half; k < 16 * half + 16; k += 8) {
-            IntVector a = Lanes.unsignedBytes(w, ql + k);
-            IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
-            IntVector h = Lanes.unsignedBytes(w, qh + k);
-            int xk = xn + k;
-            s0 = Lanes.toFloats(quant0(a, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk), s0);
-            s1 = Lanes.toFloats(quant1(c, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk + 32), s1);
-            s2 = Lanes.toFloats(quant2(a, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk + 64), s2);
-            s3 = Lanes.toFloats(quant3(c, h).sub(THIRTY_TWO)).fma(FloatVector.fromArray(F, x, xk + 96), s3);
+    private static void superBlockRounded(MemorySegment w, long o, float[] x, int xo, float scale, float[] lanes) {
+        FloatVector even = FloatVector.zero(F);
+        FloatVector odd = FloatVector.zero(F);
+        for (int n = 0; n < 2; n++) {
+            long ql = o + 64 * n;
+            long qh = o + 128 + 32 * n;
+            int xn = xo + 128 * n;
+            for (int half = 0; half < 2; half++) {
+                FloatVector s0 = FloatVector.zero(F);
+                FloatVector s1 = FloatVector.zero(F);
+                FloatVector s2 = FloatVector.zero(F);
+                FloatVector s3 = FloatVector.zero(F);
+                for (int k = 16 * half; k < 16 * half + 16; k += 8) {
+                    IntVector a = Lanes.unsignedBytes(w, ql + k);
+                    IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
+                    IntVector h = Lanes.unsignedBytes(w, qh + k);
+                    s0 = Lanes.toFloats(quant0(a, h)).fma(FloatVector.fromArray(F, x, xn + k), s0);
+                    s1 = Lanes.toFloats(quant1(c, h)).fma(FloatVector.fromArray(F, x, xn + 32 + k), s1);
+                    s2 = Lanes.toFloats(quant2(a, h)).fma(FloatVector.fromArray(F, x, xn + 64 + k), s2);
+                    s3 = Lanes.toFloats(quant3(c, h)).fma(FloatVector.fromArray(F, x, xn + 96 + k), s3);
+                }
+                long sc = o + 192 + 8 * n + half;
+                even = s0.fma(FloatVector.broadcast(F, w.get(BYTE, sc)), even);
+                odd = s1.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 2)), odd);
+                even = s2.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 4)), even);
+                odd = s3.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 6)), odd);
+            }
         }
-        // The quarter's four scales: bytes 2t + half of the half's eight.
-        long scales = w.get(LE_LONG, o + 192 + 8 * n);
-        FloatVector t01 = s1.mul(scale(scales, half + 2)).add(s0.mul(scale(scales, half)));
-        FloatVector t23 = s3.mul(scale(scales, half + 6)).add(s2.mul(scale(scales, half + 4)));
-        FloatVector sum = t01.add(t23);
-        if (quarter > 0) {
-            sum = sum.add(FloatVector.fromArray(F, lanes, SUMS));
+        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
+        even.add(odd).fma(FloatVector.broadcast(F, scale), acc).intoArray(lanes, 0);
+    }
+
+    /** {@code sum_j sc_j * sums[at + j]}: the sub-block scales times the sums of the activation quants over each. */
+    private static int offsetSum(MemorySegment w, long o, int[] sums, int at) {
+        int s = 0;
+        for (int j = 0; j < 16; j++) {
+            s += w.get(BYTE, o + 192 + j) * sums[at + j];
         }
-        sum.intoArray(lanes, SUMS);
+        return s;
     }
 
     /** Signed byte {@code j} of eight scales read as one little-endian word. */
@@ -271,21 +280,29 @@ final class Q6_KKernels extends KQuantKernels {
     float dotRoundedScalar(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
         float[] x = a.q;
         java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
+        float offsets = 0;
         for (int b = 0; b < a.blocks; b++) {
             long o = offset + (long) b * BYTES;
             int xo = token * a.cols + b * BLOCK;
             float scale = Lanes.half(w, o + 208) * a.d[token * a.blocks + b];
             for (int l = 0; l < Lanes.N; l++) {
-                int s = 0;
+                int even = 0;
+                int odd = 0;
                 for (int i = l; i < BLOCK; i += Lanes.N) {
-                    // Element i = 128n + 32t + j, in sub-block i / 16.
-                    int q = quant(w, o, i / 128, (i / 32) & 3, i % 32) - 32;
-                    s += w.get(BYTE, o + 192 + i / 16) * q * (int) x[xo + i];
+                    // Element i = 128n + 32t + j, in sub-block i / 16; its unsigned quant, 0..63.
+                    int t = (i / 32) & 3;
+                    int v = w.get(BYTE, o + 192 + i / 16) * quant(w, o, i / 128, t, i % 32) * (int) x[xo + i];
+                    if ((t & 1) == 0) {
+                        even += v;
+                    } else {
+                        odd += v;
+                    }
                 }
-                lanes[l] = Math.fma((float) s, scale, lanes[l]);
+                lanes[l] = Math.fma((float) even + (float) odd, scale, lanes[l]);
             }
+            offsets += (32 * scale) * offsetSum(w, o, a.sums16, (token * a.blocks + b) * 16);
         }
-        return Lanes.sumStored(lanes);
+        return Lanes.sumStored(lanes) - offsets;
     }
 
     @Override
@@ -302,26 +319,49 @@ final class Q6_KKernels extends KQuantKernels {
         int dt = token * a.blocks;
         int nb = a.blocks;
         float[] d = a.d;
+        int[] sums = a.sums16;
+        int st = dt * 16;
+        float offsets0 = 0;
+        float offsets1 = 0;
+        float offsets2 = 0;
+        float offsets3 = 0;
         for (int b = 0; b < nb; b++) {
             long o = offset + (long) b * BYTES;
             for (int quarter = 0; quarter < 4; quarter++) {
                 quarterRounded4(w, o, quarter, a, token, b, lanes);
             }
             float dw = Lanes.half(w, o + 208);
-            accumulate(lanes, SUMS, dw * d[dt + b], 0);
-            accumulate(lanes, SUMS + Lanes.N, dw * d[dt + nb + b], Lanes.N);
-            accumulate(lanes, SUMS + 2 * Lanes.N, dw * d[dt + 2 * nb + b], 2 * Lanes.N);
-            accumulate(lanes, SUMS + 3 * Lanes.N, dw * d[dt + 3 * nb + b], 3 * Lanes.N);
+            float scale0 = dw * d[dt + b];
+            float scale1 = dw * d[dt + nb + b];
+            float scale2 = dw * d[dt + 2 * nb + b];
+            float scale3 = dw * d[dt + 3 * nb + b];
+            accumulateEvenOdd(lanes, SUMS, scale0, 0);
+            accumulateEvenOdd(lanes, SUMS + 2 * Lanes.N, scale1, Lanes.N);
+            accumulateEvenOdd(lanes, SUMS + 4 * Lanes.N, scale2, 2 * Lanes.N);
+            accumulateEvenOdd(lanes, SUMS + 6 * Lanes.N, scale3, 3 * Lanes.N);
+            offsets0 += (32 * scale0) * offsetSum(w, o, sums, st + 16 * b);
+            offsets1 += (32 * scale1) * offsetSum(w, o, sums, st + 16 * (nb + b));
+            offsets2 += (32 * scale2) * offsetSum(w, o, sums, st + 16 * (2 * nb + b));
+            offsets3 += (32 * scale3) * offsetSum(w, o, sums, st + 16 * (3 * nb + b));
         }
-        for (int i = 0; i < 4; i++) {
-            out[(token + i) * outStride + outIndex] = laneSum(lanes, Lanes.N * i);
-        }
+        out[token * outStride + outIndex] = laneSum(lanes, 0) - offsets0;
+        out[(token + 1) * outStride + outIndex] = laneSum(lanes, Lanes.N) - offsets1;
+        out[(token + 2) * outStride + outIndex] = laneSum(lanes, 2 * Lanes.N) - offsets2;
+        out[(token + 3) * outStride + outIndex] = laneSum(lanes, 3 * Lanes.N) - offsets3;
+    }
+
+    /** {@code lanes[accAt ..] = fma(even + odd, scale, lanes[accAt ..])}, even and odd at {@code sumAt}. */
+    private static void accumulateEvenOdd(float[] lanes, int sumAt, float scale, int accAt) {
+        FloatVector.fromArray(F, lanes, sumAt)
+                .add(FloatVector.fromArray(F, lanes, sumAt + Lanes.N))
+                .fma(FloatVector.broadcast(F, scale), FloatVector.fromArray(F, lanes, accAt))
+                .intoArray(lanes, accAt);
     }
 
     /**
-     * Quarter {@code 2n + half} of a super-block of {@link #dotRounded4}: the four tokens' integer lane sums stored
-     * (first quarter) or added at {@code lanes[SUMS + 8i ..]}. Each quant becomes {@code (q - 32) * scale} once
-     * ({@link #quarterRounded}), then goes into all four tokens.
+     * Quarter {@code 2n + half} of a super-block of {@link #dotRounded4}: each unsigned quant times its sub-block
+     * scale once (exact, at most 63 * 128), then into all four tokens; token i's even and odd sums ({@link
+     * #superBlockRounded}) stored (first quarter) or added at {@code lanes[SUMS + 16i ..]} and {@code [.. + 8]}.
      */
     private static void quarterRounded4(
             MemorySegment w, long o, int quarter, KQuantActivations a, int token, int b, float[] lanes) {
@@ -339,11 +379,6 @@ final class Q6_KKernels extends KQuantKernels {
         FloatVector sc1 = FloatVector.broadcast(F, scale(scales, half + 2));
         FloatVector sc2 = FloatVector.broadcast(F, scale(scales, half + 4));
         FloatVector sc3 = FloatVector.broadcast(F, scale(scales, half + 6));
-        FloatVector off0 = FloatVector.broadcast(F, -32 * scale(scales, half));
-        FloatVector off1 = FloatVector.broadcast(F, -32 * scale(scales, half + 2));
-        FloatVector off2 = FloatVector.broadcast(F, -32 * scale(scales, half + 4));
-        FloatVector off3 = FloatVector.broadcast(F, -32 * scale(scales, half + 6));
-        // Two chains per token (t even, t odd), added exactly at the end.
         FloatVector e0 = FloatVector.zero(F);
         FloatVector e1 = FloatVector.zero(F);
         FloatVector e2 = FloatVector.zero(F);
@@ -356,10 +391,10 @@ final class Q6_KKernels extends KQuantKernels {
             IntVector av = Lanes.unsignedBytes(w, ql + k);
             IntVector cv = Lanes.unsignedBytes(w, ql + 32 + k);
             IntVector hv = Lanes.unsignedBytes(w, qh + k);
-            FloatVector q0 = Lanes.toFloats(quant0(av, hv)).fma(sc0, off0);
-            FloatVector q1 = Lanes.toFloats(quant1(cv, hv)).fma(sc1, off1);
-            FloatVector q2 = Lanes.toFloats(quant2(av, hv)).fma(sc2, off2);
-            FloatVector q3 = Lanes.toFloats(quant3(cv, hv)).fma(sc3, off3);
+            FloatVector q0 = Lanes.toFloats(quant0(av, hv)).mul(sc0);
+            FloatVector q1 = Lanes.toFloats(quant1(cv, hv)).mul(sc1);
+            FloatVector q2 = Lanes.toFloats(quant2(av, hv)).mul(sc2);
+            FloatVector q3 = Lanes.toFloats(quant3(cv, hv)).mul(sc3);
             e0 = q0.fma(FloatVector.fromArray(F, x, x0 + k), e0);
             e1 = q0.fma(FloatVector.fromArray(F, x, x1 + k), e1);
             e2 = q0.fma(FloatVector.fromArray(F, x, x2 + k), e2);
@@ -377,20 +412,24 @@ final class Q6_KKernels extends KQuantKernels {
             o2 = q3.fma(FloatVector.fromArray(F, x, x2 + k + 96), o2);
             o3 = q3.fma(FloatVector.fromArray(F, x, x3 + k + 96), o3);
         }
-        FloatVector s0 = e0.add(o0);
-        FloatVector s1 = e1.add(o1);
-        FloatVector s2 = e2.add(o2);
-        FloatVector s3 = e3.add(o3);
         if (quarter > 0) {
-            s0 = s0.add(FloatVector.fromArray(F, lanes, SUMS));
-            s1 = s1.add(FloatVector.fromArray(F, lanes, SUMS + Lanes.N));
-            s2 = s2.add(FloatVector.fromArray(F, lanes, SUMS + 2 * Lanes.N));
-            s3 = s3.add(FloatVector.fromArray(F, lanes, SUMS + 3 * Lanes.N));
+            e0 = e0.add(FloatVector.fromArray(F, lanes, SUMS));
+            o0 = o0.add(FloatVector.fromArray(F, lanes, SUMS + Lanes.N));
+            e1 = e1.add(FloatVector.fromArray(F, lanes, SUMS + 2 * Lanes.N));
+            o1 = o1.add(FloatVector.fromArray(F, lanes, SUMS + 3 * Lanes.N));
+            e2 = e2.add(FloatVector.fromArray(F, lanes, SUMS + 4 * Lanes.N));
+            o2 = o2.add(FloatVector.fromArray(F, lanes, SUMS + 5 * Lanes.N));
+            e3 = e3.add(FloatVector.fromArray(F, lanes, SUMS + 6 * Lanes.N));
+            o3 = o3.add(FloatVector.fromArray(F, lanes, SUMS + 7 * Lanes.N));
         }
-        s0.intoArray(lanes, SUMS);
-        s1.intoArray(lanes, SUMS + Lanes.N);
-        s2.intoArray(lanes, SUMS + 2 * Lanes.N);
-        s3.intoArray(lanes, SUMS + 3 * Lanes.N);
+        e0.intoArray(lanes, SUMS);
+        o0.intoArray(lanes, SUMS + Lanes.N);
+        e1.intoArray(lanes, SUMS + 2 * Lanes.N);
+        o1.intoArray(lanes, SUMS + 3 * Lanes.N);
+        e2.intoArray(lanes, SUMS + 4 * Lanes.N);
+        o2.intoArray(lanes, SUMS + 5 * Lanes.N);
+        e3.intoArray(lanes, SUMS + 6 * Lanes.N);
+        o3.intoArray(lanes, SUMS + 7 * Lanes.N);
     }
 
     @Override

@@ -23,7 +23,7 @@ public abstract class TypeKernels {
      * Floats of scratch ({@code lanes}) a kernel may need: the K-quant kernels keep four accumulators and a
      * super-block's lane sums there.
      */
-    public static final int LANE_SCRATCH = 8 * Lanes.N;
+    public static final int LANE_SCRATCH = 12 * Lanes.N;
 
     /** Elements per activation sum: the smallest sub-block of any format (Q6_K's 16). */
     public static final int SUM_GROUP = 16;
