@@ -49,4 +49,19 @@ class SpindleCommandTest {
             assertFalse(run.out().isBlank());
         }
     }
+
+    @Test
+    void serveTakesReadmesCommandAndSaysItIsNotYetImplemented() {
+        Run run = run("serve", "--model", "path/to/model.gguf");
+        assertEquals(2, run.exit());
+        assertTrue(run.err().contains("not yet implemented"), run.err());
+        assertFalse(run.err().contains("Unknown option"), run.err());
+    }
+
+    @Test
+    void serveWithoutAModelIsRefused() {
+        Run run = run("serve");
+        assertEquals(2, run.exit());
+        assertTrue(run.err().contains("--model"), run.err());
+    }
 }
