@@ -78,9 +78,7 @@ class ReferenceAgreementTest {
                         assertTrue(
                                 relativeRms <= RELATIVE_RMS_ROUNDED, what + ": relative rms > " + RELATIVE_RMS_ROUNDED);
                     }
-                    {
-                        assertTrue(worst <= tolerance, what + " > " + tolerance);
-                    }
+                    assertTrue(worst <= tolerance, what + " > " + tolerance);
                 }
             }
         }
