@@ -320,7 +320,7 @@ public final class ForwardPass implements AutoCloseable {
                             .intoArray(gate, base + i);
                 }
                 for (int i = vectorEnd; i < width; i++) {
-                    gate[base + i] = VectorMath.swiglu(gate[base + i], up[base + i]);
+                    gate[base + i] = VectorMath.swigluTail(gate[base + i], up[base + i]);
                 }
             }
         }

@@ -1,5 +1,6 @@
 package dev.spindle.model;
 
+import dev.spindle.kvcache.attention.GgmlMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -10,22 +11,28 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>The angles depend only on the position, so {@link #angles} computes their cosines and sines once per token and
  * step, and every head of every layer reuses them.
+ *
+ * <p>Rounding as llama.cpp's CPU code (ggml's rope cache): the angles are floats, {@code theta_i} the position times
+ * {@code powf(base, -2 / ropeDims)} multiplied in {@code i} times one after another, divided by the factor and
+ * multiplied by {@code freqScale}; their cosines and sines are glibc's {@code cosf}/{@code sinf} ({@link GgmlMath});
+ * the rotation is {@code x0 c - x1 s} and {@code x0 s + x1 c} with the first product of each fused into the sum, as
+ * the C compiler contracts them (found by comparing with ggml's {@code rope_ext}).
  */
 final class Rope {
     private final RopeStyle style;
     private final int pairs; // ropeDims / 2
-    private final double[] frequencies; // [pairs] radians per position
+    private final float thetaScale; // powf(base, -2 / ropeDims)
+    private final float freqScale;
+    private final float[] factors; // [pairs] rope_freqs.weight, or 1
 
     Rope(ModelConfig config, MemorySegment freqFactors) {
         this.style = config.ropeStyle();
         this.pairs = config.ropeDims() / 2;
-        this.frequencies = new double[pairs];
+        this.thetaScale = (float) StrictMath.pow(config.ropeFreqBase(), -2.0f / config.ropeDims());
+        this.freqScale = config.ropeFreqScale();
+        this.factors = new float[pairs];
         for (int i = 0; i < pairs; i++) {
-            double f = config.ropeFreqScale() * Math.pow(config.ropeFreqBase(), -2.0 * i / config.ropeDims());
-            if (freqFactors != null) {
-                f /= freqFactors.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-            }
-            frequencies[i] = f;
+            factors[i] = freqFactors != null ? freqFactors.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i) : 1f;
         }
     }
 
@@ -37,10 +44,12 @@ final class Rope {
     /** Fills {@code cos[t][i]} and {@code sin[t][i]} ({@code [tokens][pairs]}) for each token's position. */
     void angles(int[] positions, int tokens, float[] cos, float[] sin) {
         for (int t = 0; t < tokens; t++) {
+            float theta = positions[t];
             for (int i = 0; i < pairs; i++) {
-                double theta = positions[t] * frequencies[i];
-                cos[t * pairs + i] = (float) Math.cos(theta);
-                sin[t * pairs + i] = (float) Math.sin(theta);
+                float angle = freqScale * (theta / factors[i]);
+                cos[t * pairs + i] = GgmlMath.cosf(angle);
+                sin[t * pairs + i] = GgmlMath.sinf(angle);
+                theta *= thetaScale;
             }
         }
     }
@@ -62,8 +71,8 @@ final class Rope {
                 float s = sin[angles + i];
                 float x0 = x[a];
                 float x1 = x[b];
-                x[a] = x0 * c - x1 * s;
-                x[b] = x0 * s + x1 * c;
+                x[a] = Math.fma(x0, c, -(x1 * s));
+                x[b] = Math.fma(x0, s, x1 * c);
             }
         }
     }

@@ -1,8 +1,7 @@
 package dev.spindle.model;
 
-import dev.spindle.kvcache.attention.Exp;
+import dev.spindle.kvcache.attention.GgmlMath;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -12,8 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  * and call {@code Math.exp}; compiled by C2, they add in a tree and call a vector math library, so a step would round
  * differently before and after warm-up, and a sequence's output would depend on when it ran. These replacements use
  * only lane-wise IEEE operations (add, multiply, fused multiply-add, exact conversions) in a fixed order; each has a
- * scalar twin that computes the same bits. The exponential is kvcache's {@link Exp}, the one the attention softmax
- * uses.
+ * scalar twin that computes the same bits. SwiGLU's exponential is ggml's own ({@link GgmlMath}), so that it gives
+ * llama.cpp's bits.
  */
 final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -33,20 +32,25 @@ final class VectorMath {
     }
 
     /**
-     * {@code silu(g) * u = g * sigmoid(g) * u} lane by lane, with {@code sigmoid} from {@code e = exp(-|g|)}: {@code
-     * 1 / (1 + e)} for {@code g >= 0}, {@code e / (1 + e)} below, with kvcache's deterministic {@link Exp}.
+     * {@code silu(g) * u} lane by lane as llama.cpp computes it: {@code silu(g) = g / (1 + e^-g)} with ggml's AVX2
+     * vector exponential ({@link GgmlMath#vectorSilu}), rounded, then multiplied by {@code u} (a separate product
+     * there). ggml runs its vector SiLU over whole 8-lane chunks of a row and its scalar one ({@link #swigluTail})
+     * over the rest, so callers take 8-lane chunks from the start of each row.
      */
     static FloatVector swiglu(FloatVector g, FloatVector u) {
-        FloatVector e = Exp.exp(g.abs().neg());
-        FloatVector one = FloatVector.broadcast(F, 1f);
-        FloatVector numerator = e.blend(one, g.compare(VectorOperators.GE, 0f));
-        return g.mul(numerator.div(one.add(e))).mul(u);
+        return GgmlMath.vectorSilu(g).mul(u);
     }
 
-    /** The scalar twin of {@link #swiglu(FloatVector, FloatVector)}. */
+    /** The scalar twin of {@link #swiglu(FloatVector, FloatVector)}: one lane of it. */
     static float swiglu(float g, float u) {
-        float e = Exp.exp(-Math.abs(g));
-        float numerator = g >= 0 ? 1f : e;
-        return g * (numerator / (1f + e)) * u;
+        return GgmlMath.vectorSilu(g) * u;
+    }
+
+    /**
+     * {@code silu(g) * u} for the elements of a row after its last whole 8-lane chunk, with the C library's {@code
+     * expf} as ggml's scalar SiLU uses it ({@link GgmlMath#silu}).
+     */
+    static float swigluTail(float g, float u) {
+        return GgmlMath.silu(g) * u;
     }
 }

@@ -18,8 +18,9 @@ import java.util.List;
  * whose {@link ActivationFormat} is 8-bit (Q8_0, Q4_0, Q5_0: {@code Q8_0}; Q4_1, Q5_1: {@code Q8_1}) first rounds
  * the activations, as floats, to 8 bits per block of 32 ({@link ActivationFormat#quantizeQ8}), and a block's minimum
  * {@code m} meets the rounded sum {@code s} of the activations' block; with Q4_K, Q5_K and Q6_K weights ({@code
- * Q8_K}) they are rounded per block of 256 ({@link KQuantActivations#quantize}). The rest is float64 math on the
- * rounded values.
+ * Q8_K}) they are rounded per block of 256 ({@link KQuantActivations#quantize}); with F16 rows whose length is
+ * not a multiple of 8, to half precision ({@link ActivationFormat#F16}). The rest is float64 math on the rounded
+ * values.
  */
 final class ReferenceTransformer {
     private final ModelConfig config;
@@ -238,6 +239,13 @@ final class ReferenceTransformer {
         double[] blockSums = null;
         if (w.format() == ActivationFormat.Q8_K) {
             x = roundedForKQuants(in);
+        } else if (w.format() == ActivationFormat.F16) {
+            // llama.cpp rounds the activations of F16 rows to halves where its vec_dot path takes them: rows whose
+            // length is not a multiple of 8 (tinyBLAS takes the others, with float activations).
+            if (in.length % 8 != 0) {
+                x = in.clone();
+                toHalf(x);
+            }
         } else if (w.format() != ActivationFormat.FLOAT) {
             // llama.cpp's rounding of the activations: x becomes d * q per block of 32.
             float[] f = new float[in.length];

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spindle.gguf.GgufFile;
 import dev.spindle.kvcache.KvCache;
+import dev.spindle.kvcache.attention.AttentionNumerics;
+import dev.spindle.kvcache.memory.KvType;
 import dev.spindle.oracle.LlamaOracle;
 import dev.spindle.quant.GgmlType;
 import dev.spindle.quantize.ModelQuantizer;
@@ -34,6 +36,11 @@ import org.junit.jupiter.api.Test;
  * 0.103 and it prefers our token in 11 of 14. */
 class StoriesQuantizedLlamaCppTest {
     static final double TOLERANCE = 0.15;
+    static final LlamaOracle.Attention ATTENTION =
+            LlamaOracle.Attention.valueOf(System.getProperty("exact.attention", "DEFAULT"));
+    static final KvType CACHE = KvType.F16;
+    static final AttentionNumerics NUMERICS =
+            AttentionNumerics.valueOf(System.getProperty("exact.numerics", "LLAMA_CPP"));
 
     private static final int TOKENS = 64;
     private static final List<GgmlType> TYPES =
@@ -64,7 +71,7 @@ class StoriesQuantizedLlamaCppTest {
             Path file = quantized(type);
             files.add(file);
             for (int[] prompt : prompts) {
-                expected.add(oracle.greedy(file, prompt, TOKENS, true));
+                expected.add(oracle.greedy(file, prompt, TOKENS, true, ATTENTION));
             }
         }
         oracle.run();
@@ -75,7 +82,7 @@ class StoriesQuantizedLlamaCppTest {
         int next = 0;
         for (int f = 0; f < files.size(); f++) {
             try (Model model = Model.open(files.get(f));
-                    KvCache cache = TestCaches.cache(model, 64);
+                    KvCache cache = TestCaches.cache(model, 64, CACHE, NUMERICS);
                     ForwardPass forward = new ForwardPass(model, cache, 256, 1, 2)) {
                 ReferenceTransformer reference = new ReferenceTransformer(model, true);
                 for (int[] prompt : prompts) {

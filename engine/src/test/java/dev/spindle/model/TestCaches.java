@@ -2,6 +2,7 @@ package dev.spindle.model;
 
 import dev.spindle.kvcache.KvCache;
 import dev.spindle.kvcache.KvCacheConfig;
+import dev.spindle.kvcache.attention.AttentionNumerics;
 import dev.spindle.kvcache.memory.KvCacheShape;
 import dev.spindle.kvcache.memory.KvType;
 
@@ -17,7 +18,12 @@ public final class TestCaches {
     }
 
     public static KvCache cache(Model model, int blocks, KvType type) {
+        return cache(model, blocks, type, AttentionNumerics.ONLINE);
+    }
+
+    /** With the given attention arithmetic ({@link AttentionNumerics#LLAMA_CPP} to compare with llama.cpp's bits). */
+    public static KvCache cache(Model model, int blocks, KvType type, AttentionNumerics numerics) {
         KvCacheShape shape = model.kvCacheShape(type, BLOCK);
-        return KvCache.allocate(new KvCacheConfig(shape, blocks * shape.bytesPerBlock(), 0, false));
+        return KvCache.allocate(new KvCacheConfig(shape, blocks * shape.bytesPerBlock(), 0, false, numerics));
     }
 }

@@ -51,6 +51,21 @@ public final class LlamaOracle {
 
     private LlamaOracle() {}
 
+    /**
+     * How llama.cpp stores K and V and computes attention: a setting of its own ({@code llama-cli -fa -ctk f32 -ctv
+     * f32} and the like), named per request so that each test says which it compares with.
+     */
+    public enum Attention {
+        /** llama.cpp's defaults: an F16 cache, attention as separate products and a softmax (no flash attention). */
+        DEFAULT,
+        /**
+         * Flash attention ({@code -fa}) over the F16 cache: each query walks the positions in order with an online
+         * softmax, accumulating V in half precision. (An F32 cache with flash attention is not an option: the CPU
+         * backend of this build refuses F32 keys there.)
+         */
+        FLASH_F16
+    }
+
     /** One chat message: a role ({@code system}, {@code user}, {@code assistant}, ...) and its content. */
     public record ChatMessage(String role, String content) {}
 
@@ -139,7 +154,7 @@ public final class LlamaOracle {
      * request that fails (a model that does not load, a bad token id) fails alone: its {@code get()} throws.
      */
     public static final class Batch {
-        private record ModelKey(Path path, boolean jinja) {}
+        private record ModelKey(Path path, boolean jinja, Attention attention) {}
 
         private final Map<ModelKey, Integer> models = new LinkedHashMap<>();
         private final List<String> requests = new ArrayList<>();
@@ -163,8 +178,14 @@ public final class LlamaOracle {
                     maxTokens + " " + OracleWire.encodeFlag(ignoreEos) + " text " + OracleWire.encodeString(prompt)));
         }
 
-        /** Greedy generation after exactly these prompt tokens. */
+        /** Greedy generation after exactly these prompt tokens, with llama.cpp's default attention. */
         public Pending<int[]> greedy(Path model, int[] promptTokens, int maxTokens, boolean ignoreEos) {
+            return greedy(model, promptTokens, maxTokens, ignoreEos, Attention.DEFAULT);
+        }
+
+        /** Greedy generation after exactly these prompt tokens, with the given attention setting. */
+        public Pending<int[]> greedy(
+                Path model, int[] promptTokens, int maxTokens, boolean ignoreEos, Attention attention) {
             if (promptTokens.length == 0) {
                 throw new IllegalArgumentException("llama.cpp needs at least one prompt token");
             }
@@ -172,6 +193,7 @@ public final class LlamaOracle {
                     "greedy",
                     model,
                     true,
+                    attention,
                     maxTokens + " " + OracleWire.encodeFlag(ignoreEos) + " ids " + OracleWire.encodeIds(promptTokens)));
         }
 
@@ -217,10 +239,14 @@ public final class LlamaOracle {
         }
 
         private int add(String kind, Path model, boolean jinja, String fields) {
+            return add(kind, model, jinja, Attention.DEFAULT, fields);
+        }
+
+        private int add(String kind, Path model, boolean jinja, Attention attention, String fields) {
             if (results != null) {
                 throw new IllegalStateException("the batch has already run");
             }
-            ModelKey key = new ModelKey(model.toAbsolutePath().normalize(), jinja);
+            ModelKey key = new ModelKey(model.toAbsolutePath().normalize(), jinja, attention);
             int modelIndex = models.computeIfAbsent(key, k -> models.size());
             requests.add(kind + " " + modelIndex + " " + fields);
             return requests.size() - 1;
@@ -261,6 +287,7 @@ public final class LlamaOracle {
             Path output = dir.resolve("output.txt");
             List<String> lines = new ArrayList<>();
             models.forEach((key, index) -> lines.add("model " + index + " " + OracleWire.encodeFlag(key.jinja()) + " "
+                    + key.attention().name() + " "
                     + OracleWire.encodeUtf8(key.path().toString())));
             lines.addAll(requests);
             Files.write(requestFile, lines, StandardCharsets.US_ASCII);

@@ -4,6 +4,7 @@ import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaIterator;
 import de.kherud.llama.LlamaModel;
 import de.kherud.llama.ModelParameters;
+import de.kherud.llama.args.CacheType;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.reflect.Field;
@@ -48,7 +49,7 @@ final class LlamaOracleChild {
         Runtime.getRuntime().halt(status);
     }
 
-    private record Model(int index, boolean jinja, Path path) {}
+    private record Model(int index, boolean jinja, LlamaOracle.Attention attention, Path path) {}
 
     private static void run(Path requestFile, Path resultFile, Path dir) throws Exception {
         List<Model> models = new ArrayList<>();
@@ -57,7 +58,10 @@ final class LlamaOracleChild {
             String[] f = line.split(" ", -1);
             if (f[0].equals("model")) {
                 models.add(new Model(
-                        Integer.parseInt(f[1]), OracleWire.decodeFlag(f[2]), Path.of(OracleWire.decodeUtf8(f[3]))));
+                        Integer.parseInt(f[1]),
+                        OracleWire.decodeFlag(f[2]),
+                        LlamaOracle.Attention.valueOf(f[3]),
+                        Path.of(OracleWire.decodeUtf8(f[4]))));
             } else {
                 requests.add(f);
             }
@@ -81,6 +85,11 @@ final class LlamaOracleChild {
                         .setLogFile(log.toString());
                 if (m.jinja) {
                     params.enableJinja();
+                }
+                switch (m.attention) {
+                    case DEFAULT -> {}
+                    case FLASH_F16 ->
+                        params.enableFlashAttn().setCacheTypeK(CacheType.F16).setCacheTypeV(CacheType.F16);
                 }
                 model = new LlamaModel(params);
             } catch (RuntimeException e) {

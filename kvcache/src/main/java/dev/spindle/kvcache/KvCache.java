@@ -1,5 +1,6 @@
 package dev.spindle.kvcache;
 
+import dev.spindle.kvcache.attention.AttentionNumerics;
 import dev.spindle.kvcache.attention.PagedAttention;
 import dev.spindle.kvcache.memory.HostKvMemory;
 import dev.spindle.kvcache.memory.KvCacheShape;
@@ -16,16 +17,19 @@ public final class KvCache implements AutoCloseable {
 
     private final HostKvMemory memory;
     private final KvCacheManager manager;
+    private final AttentionNumerics numerics;
 
-    private KvCache(HostKvMemory memory, KvCacheManager manager) {
+    private KvCache(HostKvMemory memory, KvCacheManager manager, AttentionNumerics numerics) {
         this.memory = memory;
         this.manager = manager;
+        this.numerics = numerics;
     }
 
     /** Allocates as many blocks as fit in the budget. */
     public static KvCache allocate(KvCacheConfig config) {
         HostKvMemory memory = new HostKvMemory(KvLayout.forBudget(config.shape(), config.memoryBytes()));
-        return new KvCache(memory, new KvCacheManager(memory, config.watermark(), config.prefixCaching()));
+        return new KvCache(
+                memory, new KvCacheManager(memory, config.watermark(), config.prefixCaching()), config.numerics());
     }
 
     public KvCacheShape shape() {
@@ -59,14 +63,17 @@ public final class KvCache implements AutoCloseable {
         memory.write(layer, slot, key, keyOffset, value, valueOffset);
     }
 
-    /** A new attention kernel over this cache for a model with {@code queryHeads} query heads: one per thread. */
+    /**
+     * A new attention kernel over this cache for a model with {@code queryHeads} query heads, with the cache's
+     * {@link KvCacheConfig#numerics}: one per thread.
+     */
     public PagedAttention attention(int queryHeads) {
-        return PagedAttention.create(memory, queryHeads);
+        return attention(queryHeads, PagedAttention.defaultScale(memory));
     }
 
     /** As {@link #attention(int)}, with scores scaled by {@code scale} instead of {@code 1 / sqrt(headDim)}. */
     public PagedAttention attention(int queryHeads, float scale) {
-        return PagedAttention.create(memory, queryHeads, scale);
+        return PagedAttention.create(memory, queryHeads, scale, numerics);
     }
 
     /** Releases the off-heap memory. */

@@ -1,5 +1,6 @@
 package dev.spindle.kvcache;
 
+import dev.spindle.kvcache.attention.AttentionNumerics;
 import dev.spindle.kvcache.memory.KvCacheShape;
 
 /**
@@ -9,13 +10,24 @@ import dev.spindle.kvcache.memory.KvCacheShape;
  * @param memoryBytes the budget: as many blocks as fit are allocated at start-up, never more
  * @param watermark fraction of blocks that admission leaves free for running sequences
  * @param prefixCaching whether full blocks are shared across requests by prefix hash
+ * @param numerics the arithmetic of the attention kernels ({@link AttentionNumerics#ONLINE} unless a caller needs
+ *     llama.cpp's bits)
  */
-public record KvCacheConfig(KvCacheShape shape, long memoryBytes, double watermark, boolean prefixCaching) {
+public record KvCacheConfig(
+        KvCacheShape shape, long memoryBytes, double watermark, boolean prefixCaching, AttentionNumerics numerics) {
 
     /** The watermark used unless another is given: 1% of the blocks. */
     public static final double DEFAULT_WATERMARK = 0.01;
 
+    /** A cache with the default attention arithmetic, {@link AttentionNumerics#ONLINE}. */
+    public KvCacheConfig(KvCacheShape shape, long memoryBytes, double watermark, boolean prefixCaching) {
+        this(shape, memoryBytes, watermark, prefixCaching, AttentionNumerics.ONLINE);
+    }
+
     public KvCacheConfig {
+        if (numerics == null) {
+            throw new IllegalArgumentException("the attention arithmetic is missing");
+        }
         if (shape == null) {
             throw new IllegalArgumentException("the KV cache shape is missing");
         }

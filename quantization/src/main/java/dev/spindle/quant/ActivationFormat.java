@@ -30,7 +30,15 @@ public enum ActivationFormat {
      * ggml's {@code block_q8_K}: per block of 256, a float scale and 8-bit quants ({@link KQuantActivations}). The
      * activations of Q4_K, Q5_K and Q6_K weights.
      */
-    Q8_K;
+    Q8_K,
+    /**
+     * The floats, and, for rows whose length is not a multiple of 8, the floats rounded to half precision
+     * ({@link Activations#halves()}). The activations of F16 weights: llama.cpp's {@code vec_dot_type} for F16 is F16,
+     * but on x86 with AVX2 it first offers a product to tinyBLAS, which takes F16 weights with float activations for
+     * any row length that is a multiple of 8; only the other lengths (stories260K's 172-wide {@code ffn_down}) reach
+     * {@code ggml_vec_dot_f16}, with the activations rounded to halves ({@link F16Kernels}).
+     */
+    F16;
 
     /** Elements per block of the 8-bit formats. */
     public static final int BLOCK = 32;

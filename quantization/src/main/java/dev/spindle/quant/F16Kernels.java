@@ -41,6 +41,72 @@ final class F16Kernels extends TypeKernels {
         super(GgmlType.F16);
     }
 
+    /**
+     * Whether products of rows of {@code cols} halves take the activations rounded to halves, as llama.cpp's do on
+     * x86 with AVX2: tinyBLAS takes every F16 product whose row length is a multiple of 8, with float activations;
+     * the others fall to {@code ggml_vec_dot_f16} on activations converted to F16 ({@link #dotHalves}).
+     */
+    static boolean roundsToHalves(int cols) {
+        return cols % 8 != 0;
+    }
+
+    @Override
+    public ActivationFormat activationFormat() {
+        return ActivationFormat.F16;
+    }
+
+    /**
+     * The product of a row of halves with activations already rounded to halves, {@code x[xOffset .. xOffset +
+     * count)}, in the order of {@code ggml_vec_dot_f16} as llama.cpp's AVX2 build runs it. Every product of two halves
+     * is exact in float, so only the additions round, and they are ggml's: runs of 32 elements feed four 8-lane
+     * accumulators (accumulator {@code j} lane {@code l} takes element {@code 32m + 8j + l}, one fused multiply-add
+     * each); after the last whole run the accumulators are added (0 with 2 and 1 with 3, then the two results), the
+     * eight lanes summed as {@code ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))}; that float goes into a double,
+     * the remaining {@code count % 32} products are added to it in double, and the double is rounded to float.
+     *
+     * <p>Scalar code on purpose: it serves only row lengths that are not a multiple of 8 (small models), where the
+     * vector kernels' layout does not apply, and it is its own twin. {@code lanes} is scratch of 32 floats.
+     */
+    static float dotHalves(MemorySegment w, long offset, float[] x, int xOffset, int count, float[] lanes) {
+        java.util.Arrays.fill(lanes, 0, 32, 0f);
+        int whole = count & ~31;
+        for (int i = 0; i < whole; i += 32) {
+            for (int e = 0; e < 32; e++) {
+                float wi = Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * (i + e)));
+                lanes[e] = Math.fma(wi, x[xOffset + i + e], lanes[e]);
+            }
+        }
+        float[] r = lanes;
+        for (int l = 0; l < 8; l++) {
+            r[l] = (r[l] + r[16 + l]) + (r[8 + l] + r[24 + l]);
+        }
+        float t0 = r[0] + r[4];
+        float t1 = r[1] + r[5];
+        float t2 = r[2] + r[6];
+        float t3 = r[3] + r[7];
+        double sum = (t0 + t1) + (t2 + t3);
+        for (int i = whole; i < count; i++) {
+            sum += Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * i)) * x[xOffset + i];
+        }
+        return (float) sum;
+    }
+
+    @Override
+    public float dotScalar(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        return roundsToHalves(cols)
+                ? dotHalves(w, offset, x.halves(), token * cols, cols, lanes)
+                : dotScalar(w, offset, x.x(), token * cols, cols);
+    }
+
+    @Override
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        return roundsToHalves(cols)
+                ? dotHalves(w, offset, x.halves(), token * cols, cols, lanes)
+                : super.dotVector(w, offset, x, token, lanes);
+    }
+
     @Override
     public void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
         for (int i = 0; i < count; i++) {
@@ -128,6 +194,16 @@ final class F16Kernels extends TypeKernels {
             float[] out,
             int outStride,
             RowScratch scratch) {
+        int cols = x.cols();
+        if (roundsToHalves(cols)) {
+            // ggml's vec_dot order per (row, token), as one token alone computes it: batch invariance by construction.
+            for (int r = rowFrom; r < rowTo; r++) {
+                for (int t = 0; t < x.tokens(); t++) {
+                    out[t * outStride + r] = dotHalves(data, r * rowBytes, x.halves(), t * cols, cols, scratch.lanes);
+                }
+            }
+            return;
+        }
         TokenDots.denseRows(this, data, rowBytes, outStride, x, out, rowFrom, rowTo, scratch);
     }
 

@@ -26,7 +26,7 @@ import java.util.Arrays;
  * own; any number of them may read the same memory at once (different sequences, or different KV heads of one
  * sequence via {@link #attendGroup}). Calls allocate nothing.
  */
-public abstract sealed class PagedAttention permits VectorPagedAttention, ScalarPagedAttention {
+public abstract sealed class PagedAttention permits VectorPagedAttention, ScalarPagedAttention, LlamaCppPagedAttention {
 
     protected final HostKvMemory memory;
     protected final KvLayout layout;
@@ -130,14 +130,28 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         return shape.blockSize() % lanes == 0 && shape.headDim() % lanes == 0;
     }
 
+    /**
+     * The kernels for {@code numerics}: {@link #create(HostKvMemory, int, float)} for {@link AttentionNumerics#ONLINE},
+     * {@link LlamaCppPagedAttention} for {@link AttentionNumerics#LLAMA_CPP}.
+     */
+    public static PagedAttention create(HostKvMemory memory, int queryHeads, float scale, AttentionNumerics numerics) {
+        return switch (numerics) {
+            case ONLINE -> create(memory, queryHeads, scale);
+            case LLAMA_CPP -> new LlamaCppPagedAttention(memory, queryHeads, scale);
+        };
+    }
+
     /** The scalar twin: the same computation one element at a time, for tests and as a fallback. */
     public static PagedAttention scalar(HostKvMemory memory, int queryHeads, float scale) {
         return new ScalarPagedAttention(memory, queryHeads, scale);
     }
 
-    /** {@code 1 / sqrt(headDim)}, the usual attention scale. */
+    /**
+     * {@code 1 / sqrt(headDim)}, the usual attention scale, rounded as llama.cpp computes it: the float reciprocal of
+     * the float square root.
+     */
     public static float defaultScale(HostKvMemory memory) {
-        return (float) (1 / Math.sqrt(memory.layout().shape().headDim()));
+        return 1f / (float) Math.sqrt(memory.layout().shape().headDim());
     }
 
     /** Query heads per token. */
@@ -231,7 +245,11 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         }
     }
 
-    private void attendGroupUnchecked(
+    /**
+     * One KV head's group of query heads over the context: the online walk over pairs of blocks, which the vector
+     * kernel and its twin share; {@link LlamaCppPagedAttention} replaces it with llama.cpp's two passes.
+     */
+    void attendGroupUnchecked(
             int layer,
             int kvHead,
             float[] query,
