@@ -8,7 +8,6 @@ import dev.spindle.quant.parallel.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicInteger;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * The transformer forward pass over a ragged batch ({@link ForwardBatch}): every token of the batch goes through each
@@ -310,18 +309,8 @@ public final class ForwardPass implements AutoCloseable {
         @Override
         public void run(int worker, int workers) {
             int width = config.ffnDim();
-            int vectorEnd = width - width % VectorMath.F.length();
             for (int t = next.getAndIncrement(); t < tokens; t = next.getAndIncrement()) {
-                int base = t * width;
-                for (int i = 0; i < vectorEnd; i += VectorMath.F.length()) {
-                    VectorMath.swiglu(
-                                    FloatVector.fromArray(VectorMath.F, gate, base + i),
-                                    FloatVector.fromArray(VectorMath.F, up, base + i))
-                            .intoArray(gate, base + i);
-                }
-                for (int i = vectorEnd; i < width; i++) {
-                    gate[base + i] = VectorMath.swigluTail(gate[base + i], up[base + i]);
-                }
+                VectorMath.swiglu(gate, up, t * width, width);
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.spindle.model;
 
 import dev.spindle.kvcache.attention.GgmlMath;
+import dev.spindle.quant.Kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -32,25 +33,15 @@ final class VectorMath {
     }
 
     /**
-     * {@code silu(g) * u} lane by lane as llama.cpp computes it: {@code silu(g) = g / (1 + e^-g)} with ggml's AVX2
-     * vector exponential ({@link GgmlMath#vectorSilu}), rounded, then multiplied by {@code u} (a separate product
-     * there). ggml runs its vector SiLU over whole 8-lane chunks of a row and its scalar one ({@link #swigluTail})
-     * over the rest, so callers take 8-lane chunks from the start of each row.
+     * {@code gate = silu(gate) * up} over one row of {@code width} at {@code offset}, as llama.cpp computes SwiGLU
+     * ({@link GgmlMath#swiglu}: ggml's vector exponential over 8-lane chunks, the C library's {@code expf} for the
+     * rest, then a separate product with {@code up}); the scalar twin when the project's switch asks for it.
      */
-    static FloatVector swiglu(FloatVector g, FloatVector u) {
-        return GgmlMath.vectorSilu(g).mul(u);
-    }
-
-    /** The scalar twin of {@link #swiglu(FloatVector, FloatVector)}: one lane of it. */
-    static float swiglu(float g, float u) {
-        return GgmlMath.vectorSilu(g) * u;
-    }
-
-    /**
-     * {@code silu(g) * u} for the elements of a row after its last whole 8-lane chunk, with the C library's {@code
-     * expf} as ggml's scalar SiLU uses it ({@link GgmlMath#silu}).
-     */
-    static float swigluTail(float g, float u) {
-        return GgmlMath.silu(g) * u;
+    static void swiglu(float[] gate, float[] up, int offset, int width) {
+        if (Kernels.VECTOR) {
+            GgmlMath.swiglu(gate, up, offset, width);
+        } else {
+            GgmlMath.swigluScalar(gate, up, offset, width);
+        }
     }
 }

@@ -19,28 +19,37 @@ import org.junit.jupiter.api.Test;
 
 /**
  * stories260K quantized by {@code spindle quantize} ({@link ModelQuantizer}) to Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1:
- * greedy generation equals llama.cpp's on the same file for 64 tokens, up to near-ties. (No K-quant applies: every
- * row of stories260K is 64 or 172 long, not a multiple of 256, so the quantizer would keep its fallbacks.)
+ * greedy generation equals llama.cpp's on the same file for 64 tokens. (No K-quant applies: every row of
+ * stories260K is 64 or 172 long, not a multiple of 256, so the quantizer would keep its fallbacks.)
  *
- * <p>Our products with these weights are llama.cpp's bit for bit: both round the activations to 8 bits per block
- * of 32 and add the blocks in the same lanes and order (the quantization module's {@code LlamaCppReferenceTest}
- * checks it against ggml itself). What still differs is the input of the products, in the last bits: llama.cpp
- * sums rmsnorm's squares in double, computes RoPE's angles, SiLU and softmax with its own exponentials and
- * cosines, rounds Q and the softmax weights to F16 for its attention products with the F16 cache, and rounds the
- * activations of F16 products (stories260K's 172-wide {@code ffn_down}, kept in F16) to F16. A last-bit difference
- * that lands on a step of the 8-bit rounding moves an activation by a step (1/127 of its block's largest), and the
- * logits of this small model by a few hundredths. So where the two best tokens are that close, llama.cpp and we may
- * pick differently. The rule: the outputs may part only at a step where the reference's top-2 margin (the float64
- * reference with llama.cpp's rounding of activations and of the F16 cache) is below {@value #TOLERANCE}, and are not
- * compared after it. Measured: 11 of 25 equal for all 64 tokens; where they part, the reference's margin is at most
- * 0.103 and it prefers our token in 11 of 14. */
+ * <p>Equality needs the same bits, not merely close ones: llama.cpp rounds every product's activations to 8 bits per
+ * block of 32, so a last-bit difference anywhere upstream can move an activation by a whole step and this small
+ * model's logits by a few hundredths, which often decides between its two best tokens. So we compute what llama.cpp
+ * computes, operation by operation:
+ *
+ * <ul>
+ *   <li>llama.cpp's default attention (F16 cache, no flash attention, {@link LlamaOracle.Attention#DEFAULT}),
+ *       reproduced by the cache's {@link AttentionNumerics#LLAMA_CPP} kernels: query and softmax weights rounded to
+ *       halves, ggml's dot-product orders, its vector exponential, a two-pass softmax;
+ *   <li>8-bit products in ggml's AVX2 lane order (quantization module), the 172-wide F16 {@code ffn_down} on
+ *       activations rounded to halves in {@code ggml_vec_dot_f16}'s order ({@code ActivationFormat.F16});
+ *   <li>SiLU with ggml's vector exponential and glibc's {@code expf} for a row's tail, RoPE's angles as ggml's float
+ *       cache with glibc's {@code cosf}/{@code sinf} and fused rotations ({@code GgmlMath}); rmsnorm as before (sum
+ *       of squares in double).
+ * </ul>
+ *
+ * <p>One known difference is left, and the test names it: llama.cpp repacks Q4_0 matrices whose row count is a
+ * multiple of 8 (stories260K's attention projections) into its interleaved {@code Q4_0x8} layout and multiplies them
+ * with {@code ggml_gemv/gemm_q4_0_8x8_q8_0}, which adds each block's whole integer sum into one float accumulator
+ * per row ({@code acc = fma(sum, d_w * d_x, acc)}) instead of eight lanes summed at the end. Our Q4_0 kernels keep the
+ * lane order of {@code ggml_vec_dot_q4_0_q8_0}; with the repacked order in a throw-away change of the scalar twin all
+ * 25 runs were equal. Until the Q4_0 kernels adopt it, a Q4_0 run may part from llama.cpp only where the float64
+ * reference's top-2 margin is below {@value #Q4_0_TOLERANCE}; every other run must be equal for all 64 tokens.
+ * Measured: 24 of 25 equal; Q4_0 with the prompt of 12 tokens parts at step 45 (reference margin 0.086).
+ */
 class StoriesQuantizedLlamaCppTest {
-    static final double TOLERANCE = 0.15;
-    static final LlamaOracle.Attention ATTENTION =
-            LlamaOracle.Attention.valueOf(System.getProperty("exact.attention", "DEFAULT"));
-    static final KvType CACHE = KvType.F16;
-    static final AttentionNumerics NUMERICS =
-            AttentionNumerics.valueOf(System.getProperty("exact.numerics", "LLAMA_CPP"));
+    /** The near-tie margin within which a Q4_0 run may part, for the one difference named above. */
+    static final double Q4_0_TOLERANCE = 0.15;
 
     private static final int TOKENS = 64;
     private static final List<GgmlType> TYPES =
@@ -62,7 +71,7 @@ class StoriesQuantizedLlamaCppTest {
     }
 
     @Test
-    void greedyEqualsLlamaCppsUpToNearTies() throws Exception {
+    void greedyEqualsLlamaCpps() throws Exception {
         List<int[]> prompts = StoriesLlamaCppTest.prompts();
         List<Path> files = new ArrayList<>();
         LlamaOracle.Batch oracle = LlamaOracle.batch();
@@ -71,7 +80,7 @@ class StoriesQuantizedLlamaCppTest {
             Path file = quantized(type);
             files.add(file);
             for (int[] prompt : prompts) {
-                expected.add(oracle.greedy(file, prompt, TOKENS, true, ATTENTION));
+                expected.add(oracle.greedy(file, prompt, TOKENS, true, LlamaOracle.Attention.DEFAULT));
             }
         }
         oracle.run();
@@ -82,7 +91,7 @@ class StoriesQuantizedLlamaCppTest {
         int next = 0;
         for (int f = 0; f < files.size(); f++) {
             try (Model model = Model.open(files.get(f));
-                    KvCache cache = TestCaches.cache(model, 64, CACHE, NUMERICS);
+                    KvCache cache = TestCaches.cache(model, 64, KvType.F16, AttentionNumerics.LLAMA_CPP);
                     ForwardPass forward = new ForwardPass(model, cache, 256, 1, 2)) {
                 ReferenceTransformer reference = new ReferenceTransformer(model, true);
                 for (int[] prompt : prompts) {
@@ -110,7 +119,7 @@ class StoriesQuantizedLlamaCppTest {
                     String line = "%s, prompt of %d: parts at step %d (ours %d, llama.cpp's %d), reference margin %.3g"
                             .formatted(TYPES.get(f), prompt.length, step, ours[step], theirs[step], margin);
                     System.out.println(line);
-                    if (!(margin < TOLERANCE)) {
+                    if (TYPES.get(f) != GgmlType.Q4_0 || !(margin < Q4_0_TOLERANCE)) {
                         failures.add(line);
                     }
                 }
@@ -120,6 +129,6 @@ class StoriesQuantizedLlamaCppTest {
                 "%d of %d equal llama.cpp's for all %d tokens; where they part, the reference prefers our token in"
                         + " %d of %d%n",
                 exact, next, TOKENS, oursIsReferenceBest, parted);
-        assertTrue(failures.isEmpty(), "divergences at clear margins:\n" + String.join("\n", failures));
+        assertTrue(failures.isEmpty(), "generations that part from llama.cpp's:\n" + String.join("\n", failures));
     }
 }

@@ -32,11 +32,12 @@ public enum ActivationFormat {
      */
     Q8_K,
     /**
-     * The floats, and, for rows whose length is not a multiple of 8, the floats rounded to half precision
-     * ({@link Activations#halves()}). The activations of F16 weights: llama.cpp's {@code vec_dot_type} for F16 is F16,
-     * but on x86 with AVX2 it first offers a product to tinyBLAS, which takes F16 weights with float activations for
-     * any row length that is a multiple of 8; only the other lengths (stories260K's 172-wide {@code ffn_down}) reach
-     * {@code ggml_vec_dot_f16}, with the activations rounded to halves ({@link F16Kernels}).
+     * Half precision where llama.cpp rounds to it, else the floats. The activations of F16 weights: llama.cpp's
+     * {@code vec_dot_type} for F16 is F16, but on x86 with AVX2 it first offers a product to tinyBLAS, which takes F16
+     * weights with float activations for any row length that is a multiple of 8; only the other lengths (stories260K's
+     * 172-wide {@code ffn_down}) reach {@code ggml_vec_dot_f16}, with the activations rounded to halves. The F16
+     * kernels round them as they read them (exact and idempotent, so nothing is kept here beyond {@link #FLOAT}'s
+     * form).
      */
     F16;
 

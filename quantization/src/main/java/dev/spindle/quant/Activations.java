@@ -33,7 +33,6 @@ public final class Activations {
     private final int[] blockQuants = new int[ActivationFormat.BLOCK];
     private final boolean[] prepared = new boolean[ActivationFormat.values().length];
     private final KQuantActivations kquant; // Q8_K
-    private float[] halves; // [tokens][cols] F16, made on first use (one array for the life of this object)
     private float[] x; // [tokens][cols]
     private int tokens;
     private int cols;
@@ -98,7 +97,9 @@ public final class Activations {
                 prepared[ActivationFormat.Q8_0.ordinal()] = true;
                 prepared[ActivationFormat.Q8_1.ordinal()] = true;
             }
-            case F16 -> roundToHalves();
+            case F16 -> {
+                // The floats, taken at set: F16 kernels round them to halves where llama.cpp does (F16Kernels).
+            }
             case Q8_K -> {
                 if (!kquant.set(x, tokens, cols).ready()) {
                     throw new IllegalArgumentException(
@@ -113,19 +114,6 @@ public final class Activations {
     /** Whether {@code format} is prepared for the current input. */
     public boolean isPrepared(ActivationFormat format) {
         return prepared[format.ordinal()];
-    }
-
-    /** Rounds x to half precision when llama.cpp would ({@link ActivationFormat#F16}): rows not a multiple of 8. */
-    private void roundToHalves() {
-        if (!F16Kernels.roundsToHalves(cols)) {
-            return;
-        }
-        if (halves == null) {
-            halves = new float[maxTokens * maxCols];
-        }
-        for (int i = 0; i < tokens * cols; i++) {
-            halves[i] = Float.float16ToFloat(Float.floatToFloat16(x[i]));
-        }
     }
 
     private void quantizeQ8() {
@@ -161,14 +149,6 @@ public final class Activations {
 
     public int cols() {
         return cols;
-    }
-
-    /**
-     * The activations rounded to half precision, {@code [tokens][cols]} ({@link ActivationFormat#F16}, for row lengths
-     * that are not a multiple of 8).
-     */
-    float[] halves() {
-        return halves;
     }
 
     /** Sums per token and group, {@code [tokens][groups]} ({@link ActivationFormat#FLOAT}). */

@@ -56,55 +56,52 @@ final class F16Kernels extends TypeKernels {
     }
 
     /**
-     * The product of a row of halves with activations already rounded to halves, {@code x[xOffset .. xOffset +
-     * count)}, in the order of {@code ggml_vec_dot_f16} as llama.cpp's AVX2 build runs it. Every product of two halves
-     * is exact in float, so only the additions round, and they are ggml's: runs of 32 elements feed four 8-lane
-     * accumulators (accumulator {@code j} lane {@code l} takes element {@code 32m + 8j + l}, one fused multiply-add
-     * each); after the last whole run the accumulators are added (0 with 2 and 1 with 3, then the two results), the
-     * eight lanes summed as {@code ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))}; that float goes into a double,
-     * the remaining {@code count % 32} products are added to it in double, and the double is rounded to float.
+     * The product of a row of halves with {@code x[xOffset .. xOffset + count)} rounded to halves, in the order of
+     * {@code ggml_vec_dot_f16} as llama.cpp's AVX2 build runs it (for row lengths that are not a multiple of 8; see
+     * {@link #roundsToHalves}). Every product of two halves is exact in float, so only the additions round, and they
+     * are ggml's: runs of 32 elements feed four 8-lane accumulators (accumulator {@code j} lane {@code l} takes
+     * element {@code 32m + 8j + l}, one fused multiply-add each); after the last whole run the accumulators are added
+     * lane-wise as {@code (a0 + a2) + (a1 + a3)}, the eight lanes as {@code ((l0 + l4) + (l1 + l5)) + ((l2 + l6) +
+     * (l3 + l7))} (two horizontal adds); that float goes into a double, the remaining {@code count % 32} products are
+     * added to it in double, and the double is rounded to float.
      *
-     * <p>Scalar code on purpose: it serves only row lengths that are not a multiple of 8 (small models), where the
-     * vector kernels' layout does not apply, and it is its own twin. {@code lanes} is scratch of 32 floats.
+     * <p>Scalar code, its own twin: only such odd row lengths (small models) take it. Allocates nothing: each of the
+     * 32 accumulators is one chain ({@link #chain}) computed where the reduction needs it.
      */
-    static float dotHalves(MemorySegment w, long offset, float[] x, int xOffset, int count, float[] lanes) {
-        java.util.Arrays.fill(lanes, 0, 32, 0f);
+    static float dotHalves(MemorySegment w, long offset, float[] x, int xOffset, int count) {
         int whole = count & ~31;
-        for (int i = 0; i < whole; i += 32) {
-            for (int e = 0; e < 32; e++) {
-                float wi = Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * (i + e)));
-                lanes[e] = Math.fma(wi, x[xOffset + i + e], lanes[e]);
-            }
-        }
-        float[] r = lanes;
-        for (int l = 0; l < 8; l++) {
-            r[l] = (r[l] + r[16 + l]) + (r[8 + l] + r[24 + l]);
-        }
-        float t0 = r[0] + r[4];
-        float t1 = r[1] + r[5];
-        float t2 = r[2] + r[6];
-        float t3 = r[3] + r[7];
-        double sum = (t0 + t1) + (t2 + t3);
+        float l0 = lane(w, offset, x, xOffset, whole, 0);
+        float l1 = lane(w, offset, x, xOffset, whole, 1);
+        float l2 = lane(w, offset, x, xOffset, whole, 2);
+        float l3 = lane(w, offset, x, xOffset, whole, 3);
+        float l4 = lane(w, offset, x, xOffset, whole, 4);
+        float l5 = lane(w, offset, x, xOffset, whole, 5);
+        float l6 = lane(w, offset, x, xOffset, whole, 6);
+        float l7 = lane(w, offset, x, xOffset, whole, 7);
+        double sum = ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7));
         for (int i = whole; i < count; i++) {
-            sum += Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * i)) * x[xOffset + i];
+            sum += Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * i)) * half(x[xOffset + i]);
         }
         return (float) sum;
     }
 
-    @Override
-    public float dotScalar(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
-        int cols = x.cols();
-        return roundsToHalves(cols)
-                ? dotHalves(w, offset, x.halves(), token * cols, cols, lanes)
-                : dotScalar(w, offset, x.x(), token * cols, cols);
+    /** Lane {@code l} after ggml's lane-wise reduction of its four accumulators: {@code (a0 + a2) + (a1 + a3)}. */
+    private static float lane(MemorySegment w, long offset, float[] x, int xOffset, int whole, int l) {
+        return (chain(w, offset, x, xOffset, whole, l) + chain(w, offset, x, xOffset, whole, 16 + l))
+                + (chain(w, offset, x, xOffset, whole, 8 + l) + chain(w, offset, x, xOffset, whole, 24 + l));
     }
 
-    @Override
-    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
-        int cols = x.cols();
-        return roundsToHalves(cols)
-                ? dotHalves(w, offset, x.halves(), token * cols, cols, lanes)
-                : super.dotVector(w, offset, x, token, lanes);
+    /** Accumulator slot {@code e} (accumulator {@code e / 8}, lane {@code e % 8}): elements {@code e, e + 32, ...}. */
+    private static float chain(MemorySegment w, long offset, float[] x, int xOffset, int whole, int e) {
+        float a = 0;
+        for (int i = e; i < whole; i += 32) {
+            a = Math.fma(Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * i)), half(x[xOffset + i]), a);
+        }
+        return a;
+    }
+
+    private static float half(float x) {
+        return Float.float16ToFloat(Float.floatToFloat16(x));
     }
 
     @Override
@@ -128,6 +125,9 @@ final class F16Kernels extends TypeKernels {
 
     @Override
     public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
+        if (roundsToHalves(count)) {
+            return dotHalves(w, offset, x, xOffset, count);
+        }
         float sum = 0;
         for (int i = 0; i < count; i++) {
             sum += Float.float16ToFloat(w.get(LE_SHORT, offset + 2L * i)) * x[xOffset + i];
@@ -145,6 +145,9 @@ final class F16Kernels extends TypeKernels {
             int sumsOffset,
             int count,
             float[] lanes) {
+        if (roundsToHalves(count)) {
+            return dotHalves(w, offset, x, xOffset, count);
+        }
         // The order of TokenDots.denseOne: 8-lane chunks go to two accumulators in turn, so that FMAs do not wait on
         // one another.
         FloatVector a0 = FloatVector.zero(F);
@@ -199,7 +202,7 @@ final class F16Kernels extends TypeKernels {
             // ggml's vec_dot order per (row, token), as one token alone computes it: batch invariance by construction.
             for (int r = rowFrom; r < rowTo; r++) {
                 for (int t = 0; t < x.tokens(); t++) {
-                    out[t * outStride + r] = dotHalves(data, r * rowBytes, x.halves(), t * cols, cols, scratch.lanes);
+                    out[t * outStride + r] = dotHalves(data, r * rowBytes, x.x(), t * cols, cols);
                 }
             }
             return;

@@ -72,7 +72,9 @@ class KernelTwinTest {
         float[] x = Samples.gaussian(random, tokens * count, 1.0);
         Activations a = Samples.activations(type, x, tokens, count);
         float[] lanes = new float[TypeKernels.LANE_SCRATCH];
-        boolean exact = type.kernels().activationFormat() != ActivationFormat.FLOAT;
+        ActivationFormat format = type.kernels().activationFormat();
+        // 8-bit activations, and F16 rows of odd lengths (one scalar kernel in ggml's order), give the same bits.
+        boolean exact = format == ActivationFormat.F16 ? count % 8 != 0 : format != ActivationFormat.FLOAT;
         for (int t = 0; t < tokens; t++) {
             double[] reference = Samples.semanticDot(type, w, offset, x, t * count, count);
             double tolerance = DOT_TOLERANCE * reference[1] + 1e-30;
@@ -81,7 +83,7 @@ class KernelTwinTest {
             String where = type + " count " + count + " offset " + offset + " token " + t;
             assertEquals(reference[0], scalar, tolerance, "scalar twin vs exact, " + where);
             if (exact) {
-                // 8-bit activations: every block's value is exact, and both add the blocks in the same order.
+                // Every block's (or product's) value is exact, and both add them in the same order.
                 assertEquals(Float.floatToRawIntBits(scalar), Float.floatToRawIntBits(vector), where);
             } else {
                 assertEquals(scalar, vector, tolerance, "vector vs scalar twin, " + where);
@@ -98,6 +100,11 @@ class KernelTwinTest {
         SplittableRandom random = new SplittableRandom(300 + type.ordinal());
         RowScratch row = new RowScratch(4096);
         for (int count : Samples.counts(type)) {
+            if (type == GgmlType.F16 && count % 8 != 0) {
+                // These rows are never decoded: one scalar kernel in ggml's order (F16Kernels.dotHalves) serves them
+                // alone and in batches (DenseBatchInvarianceTest covers them).
+                continue;
+            }
             for (long offset : OFFSETS) {
                 MemorySegment w = Samples.randomBytes(type, count, offset, random);
                 float[] x = Samples.gaussian(random, 7 + count, 1.0);

@@ -127,6 +127,17 @@ final class Samples {
         if (format == ActivationFormat.FLOAT) {
             return referenceDot(type, w, offset, x, xOffset, count);
         }
+        if (format == ActivationFormat.F16) {
+            if (count % 8 == 0) {
+                return referenceDot(type, w, offset, x, xOffset, count);
+            }
+            // Odd row lengths take llama.cpp's vec_dot path: activations rounded to halves.
+            float[] halves = new float[count];
+            for (int i = 0; i < count; i++) {
+                halves[i] = Float.float16ToFloat(Float.floatToFloat16(x[xOffset + i]));
+            }
+            return referenceDot(type, w, offset, halves, 0, count);
+        }
         if (format == ActivationFormat.Q8_K) {
             return roundedReferenceDot(
                     type, w, offset, java.util.Arrays.copyOfRange(x, xOffset, xOffset + count), count);

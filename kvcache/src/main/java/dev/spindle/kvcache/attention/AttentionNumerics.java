@@ -13,8 +13,8 @@ public enum AttentionNumerics {
     /**
      * llama.cpp's CPU attention with its default settings (no flash attention), bit for bit on x86 with AVX2: two
      * passes over the context, the query rounded to the cache's precision, ggml's orders for the products and its
-     * exponential for the softmax ({@link LlamaCppPagedAttention}). Scalar code, for comparing with llama.cpp; F32 and
-     * F16 caches only.
+     * exponential for the softmax ({@link LlamaCppPagedAttention}). Scalar code, for comparing with llama.cpp; F16
+     * caches only (llama.cpp's default).
      */
     LLAMA_CPP
 }

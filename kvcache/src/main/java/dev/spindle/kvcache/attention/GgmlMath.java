@@ -2,8 +2,8 @@ package dev.spindle.kvcache.attention;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The float functions llama.cpp's CPU build computes with, reproduced bit for bit so that our forward pass can give
@@ -32,6 +32,8 @@ public final class GgmlMath {
     private static final float P4 = 0x1.573e2ep-5f;
     private static final float P5 = 0x1.0e4020p-7f;
     private static final int ONE_BITS = Float.floatToRawIntBits(1f);
+    /** ggml's AVX2 vectors: eight floats. */
+    private static final VectorSpecies<Float> CHUNK = FloatVector.SPECIES_256;
 
     /** e^x as one lane of ggml's AVX2 {@code ggml_v_expf} computes it (a few ulp from the true value). */
     public static float vectorExp(float x) {
@@ -55,39 +57,56 @@ public final class GgmlMath {
         return Math.fma(s2, j, s2) * s1;
     }
 
-    /** {@link #vectorExp(float)} in every lane, each lane the same bits as the scalar form. */
-    public static FloatVector vectorExp(FloatVector x) {
-        FloatVector z = x.fma(LOG2E, ROUND);
-        FloatVector n = z.sub(ROUND);
-        FloatVector minusN = n.neg();
-        FloatVector b = minusN.fma(x.broadcast(LN2_LOW), minusN.fma(x.broadcast(LN2_HIGH), x));
-        IntVector e = ((IntVector) z.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23);
-        FloatVector k = (FloatVector) e.add(ONE_BITS).reinterpretAsFloats();
-        FloatVector u = b.mul(b);
-        FloatVector j = b.fma(P5, P4).fma(u, b.fma(P3, P2)).fma(u, b.mul(P1));
-        FloatVector result = j.fma(k, k);
-        VectorMask<Float> big = n.abs().compare(VectorOperators.GT, 126f);
-        if (!big.anyTrue()) {
-            return result;
-        }
-        VectorMask<Float> nonPositive = n.compare(VectorOperators.LE, 0f);
-        IntVector g = IntVector.zero(e.species()).blend(0x8200_0000, nonPositive.cast(e.species()));
-        FloatVector s1 = (FloatVector) g.add(0x7f00_0000).reinterpretAsFloats();
-        FloatVector s2 = (FloatVector) e.sub(g).reinterpretAsFloats();
-        FloatVector split = s2.fma(j, s2).mul(s1);
-        FloatVector tiny = s1.mul(s1);
-        VectorMask<Float> huge = n.abs().compare(VectorOperators.GT, 192f);
-        return result.blend(split, big).blend(tiny, huge);
-    }
-
     /** {@code x / (1 + e^-x)} as a lane of ggml's AVX2 {@code ggml_v_silu}. */
     public static float vectorSilu(float x) {
         return x / (1f + vectorExp(0f - x));
     }
 
-    /** {@link #vectorSilu(float)} in every lane. */
-    public static FloatVector vectorSilu(FloatVector x) {
-        return x.div(vectorExp(x.broadcast(0f).sub(x)).add(1f));
+    /**
+     * {@code gate[i] = silu(gate[i]) * up[i]} for {@code i} in {@code [offset, offset + count)}, one row, as llama.cpp
+     * computes SwiGLU: ggml's vector SiLU ({@link #vectorSilu}) over whole 8-lane chunks from the row's start, its
+     * scalar SiLU ({@link #silu}, with the C library's {@code expf}) over the rest, then a separate multiplication by
+     * {@code up}. The vector work is written out in this one loop (no vector crosses a call, which C2 would box if it
+     * did not inline it); a chunk that reaches ggml's slow path of the exponential (an input beyond about ±87) is
+     * redone lane by lane with the scalar form, which gives the same bits. {@link #swigluScalar} is its twin.
+     */
+    public static void swiglu(float[] gate, float[] up, int offset, int count) {
+        int vectorEnd = offset + count - count % CHUNK.length();
+        for (int i = offset; i < vectorEnd; i += CHUNK.length()) {
+            FloatVector g = FloatVector.fromArray(CHUNK, gate, i);
+            FloatVector x = g.broadcast(0f).sub(g);
+            FloatVector z = x.fma(LOG2E, ROUND);
+            FloatVector n = z.sub(ROUND);
+            if (n.abs().compare(VectorOperators.GT, 126f).anyTrue()) {
+                for (int l = i; l < i + CHUNK.length(); l++) {
+                    gate[l] = vectorSilu(gate[l]) * up[l];
+                }
+                continue;
+            }
+            FloatVector minusN = n.neg();
+            FloatVector b = minusN.fma(x.broadcast(LN2_LOW), minusN.fma(x.broadcast(LN2_HIGH), x));
+            FloatVector k = (FloatVector) ((IntVector) z.reinterpretAsInts())
+                    .lanewise(VectorOperators.LSHL, 23)
+                    .add(ONE_BITS)
+                    .reinterpretAsFloats();
+            FloatVector u = b.mul(b);
+            FloatVector j = b.fma(P5, P4).fma(u, b.fma(P3, P2)).fma(u, b.mul(P1));
+            g.div(j.fma(k, k).add(1f)).mul(FloatVector.fromArray(CHUNK, up, i)).intoArray(gate, i);
+        }
+        for (int i = vectorEnd; i < offset + count; i++) {
+            gate[i] = silu(gate[i]) * up[i];
+        }
+    }
+
+    /** The scalar twin of {@link #swiglu}: the same bits, one element at a time. */
+    public static void swigluScalar(float[] gate, float[] up, int offset, int count) {
+        int vectorEnd = offset + count - count % CHUNK.length();
+        for (int i = offset; i < vectorEnd; i++) {
+            gate[i] = vectorSilu(gate[i]) * up[i];
+        }
+        for (int i = vectorEnd; i < offset + count; i++) {
+            gate[i] = silu(gate[i]) * up[i];
+        }
     }
 
     /** {@code x / (1 + expf(-x))}: ggml's scalar SiLU, for the elements of a row after its last whole vector. */
@@ -137,7 +156,8 @@ public final class GgmlMath {
     }
 
     // glibc sinf/cosf: below pi/4 a polynomial in x; below 120 the argument is reduced by the nearest multiple of
-    // pi/2 (n, found by a conversion of x * 2^24 * 2/pi) and the quadrant picks sine or cosine and a sign.
+    // pi/2 (n, found by a conversion of x * 2^24 * 2/pi), beyond with 192 bits of 4/pi in integer arithmetic; the
+    // quadrant picks sine or cosine and a sign. Nothing here allocates (StrictMath's large reduction would).
     private static final double HALF_PI_INV_2P24 = 0x1.45F306DC9C883p+23;
     private static final double HALF_PI = 0x1.921FB54442D18p0;
     private static final double C1 = -0x1.ffffffd0c621cp-2;
@@ -150,16 +170,32 @@ public final class GgmlMath {
     private static final int TOP_QUARTER_PI = top12(0x1.921FB6p-1f);
     private static final int TOP_TINY = top12(0x1p-12f);
     private static final int TOP_FAST = top12(120f);
+    private static final int TOP_INFINITE = top12(Float.POSITIVE_INFINITY);
+    /** pi * 2^-62, the weight of the reduced fraction's unit. */
+    private static final double PI_2P_MINUS_62 = 0x1.921FB54442D18p-62;
+    /** 4/pi's first 192 bits, 0xa2f9836e..., as 32-bit windows that start 8 bits apart (entry i ends at byte i). */
+    private static final long[] INV_PIO4 = new long[24];
 
-    /**
-     * sin(x) as glibc's {@code sinf} computes it, for |x| below 120; beyond, the correctly rounded sine (glibc's
-     * large-argument reduction is not reproduced: RoPE reaches it only past position 120).
-     */
+    static {
+        int[] bytes = {
+            0xa2, 0xf9, 0x83, 0x6e, 0x4e, 0x44, 0x15, 0x29, 0xfc, 0x27, 0x57, 0xd1, 0xf5, 0x34, 0xdd, 0xc0, 0xdb, 0x62,
+            0x95, 0x99, 0x3c, 0x43, 0x90, 0x41
+        };
+        for (int i = 0; i < INV_PIO4.length; i++) {
+            long window = 0;
+            for (int k = Math.max(0, i - 3); k <= i; k++) {
+                window = window << 8 | bytes[k];
+            }
+            INV_PIO4[i] = window;
+        }
+    }
+
+    /** sin(x) as glibc's {@code sinf} computes it. */
     public static float sinf(float x) {
         return trig(x, false);
     }
 
-    /** cos(x) as glibc's {@code cosf} computes it, for |x| below 120 (see {@link #sinf}). */
+    /** cos(x) as glibc's {@code cosf} computes it. */
     public static float cosf(float x) {
         return trig(x, true);
     }
@@ -177,14 +213,35 @@ public final class GgmlMath {
             }
             return (float) (cosine ? cosinePolynomial(x * x, 1) : sinePolynomial(x, x * x));
         }
-        if (top >= TOP_FAST) {
-            return (float) (cosine ? StrictMath.cos(x) : StrictMath.sin(x));
+        if (top >= TOP_INFINITE) {
+            return y - y; // NaN for infinities and NaNs
         }
-        int n = ((int) (x * HALF_PI_INV_2P24) + 0x80_0000) >> 24;
-        double r = Math.fma(-(double) n, HALF_PI, x);
+        int n;
+        int quadrant;
+        double r;
+        if (top < TOP_FAST) {
+            n = ((int) (x * HALF_PI_INV_2P24) + 0x80_0000) >> 24;
+            r = Math.fma(-(double) n, HALF_PI, x);
+            quadrant = n & 3;
+        } else {
+            // Large arguments: the fraction of |y| * 4/pi from 192 bits of 4/pi in 64-bit integers (glibc's
+            // reduce_large), the quadrant counted with y's sign.
+            long xi = Float.floatToRawIntBits(y) & 0xffff_ffffL;
+            int sign = (int) (xi >>> 31);
+            int at = (int) ((xi >>> 26) & 15);
+            int shift = (int) ((xi >>> 23) & 7);
+            long m = (((xi & 0xff_ffff) | 0x80_0000) << shift) & 0xffff_ffffL;
+            long high = (m * INV_PIO4[at]) & 0xffff_ffffL;
+            long fraction = ((m * INV_PIO4[at + 8]) >>> 32 | high << 32) + m * INV_PIO4[at + 4];
+            long whole = (fraction + (1L << 61)) >>> 62;
+            fraction -= whole << 62;
+            r = (double) fraction * PI_2P_MINUS_62;
+            n = (int) whole;
+            quadrant = (n + sign) & 3;
+        }
         // Quadrants 1 and 2 negate the sine; quadrants 2 and 3 the cosine polynomial.
-        double signed = (n & 3) == 1 || (n & 3) == 2 ? -r : r;
-        double cosSign = (n & 2) != 0 ? -1 : 1;
+        double signed = quadrant == 1 || quadrant == 2 ? -r : r;
+        double cosSign = (quadrant & 2) != 0 ? -1 : 1;
         boolean useCosine = cosine ? (n & 1) == 0 : (n & 1) == 1;
         return (float) (useCosine ? cosinePolynomial(r * r, cosSign) : sinePolynomial(signed, r * r));
     }

@@ -11,15 +11,14 @@ import dev.spindle.kvcache.memory.KvType;
  *
  * <ol>
  *   <li><b>Scores</b> {@code K·q}: the query is not contiguous in llama.cpp's graph, so tinyBLAS is skipped and the
- *       query is converted to the K cache's type (rounded to half precision for an F16 cache) for {@code
- *       ggml_vec_dot_f16} (or {@code _f32}): runs of 32 elements into four 8-lane accumulators, these added in a
+ *       query is converted to the K cache's type (rounded to half precision) for {@code ggml_vec_dot_f16}: runs of 32 elements into four 8-lane accumulators, these added in a
  *       fixed tree and rounded into a double, the remaining elements added in double ({@link #dot}).
  *   <li><b>Softmax</b> ({@code ggml_soft_max_ext}): each score times the scale (a float product), minus the row's
  *       maximum, through ggml's vector exponential ({@link GgmlMath#vectorExp}); the exponentials are summed eight
  *       positions at a time (a float tree, as {@code ggml_vec_soft_max_f32}) into a double, and multiplied by the
  *       float of {@code 1 / sum}. Positions past the context are masked to zero; chunks of eight start at position
  *       0, as the cache cells of a single sequence do.
- *   <li><b>Output</b> {@code V·p}: the probabilities are rounded to the V cache's type (halves for F16) and each
+ *   <li><b>Output</b> {@code V·p}: the probabilities are rounded to the V cache's type (halves) and each
  *       output element is {@code ggml_vec_dot} of a row of the transposed V with them, over llama.cpp's padded
  *       context (a multiple of 32 cells; the masked ones have probability 0 and add nothing): so every position goes
  *       through the four 8-lane accumulators (position {@code p} to accumulator slot {@code p % 32}), summed in the
@@ -33,9 +32,6 @@ import dev.spindle.kvcache.memory.KvType;
  * the pool's largest context); calls allocate nothing.
  */
 final class LlamaCppPagedAttention extends PagedAttention {
-
-    /** Whether the query and the probabilities are rounded to halves: products with an F16 cache. */
-    private final boolean roundToCache;
 
     private final float llamaScale;
     private final int maxContext;
@@ -53,11 +49,12 @@ final class LlamaCppPagedAttention extends PagedAttention {
     LlamaCppPagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         super(memory, queryHeads, scale);
         KvType type = memory.layout().shape().type();
-        if (type == KvType.Q8_0) {
+        if (type != KvType.F16) {
+            // Other caches change llama.cpp's paths (an F32 V is contiguous enough for tinyBLAS, a Q8_0 K quantizes
+            // the query): not reproduced, so refused rather than approximated.
             throw new IllegalArgumentException(
-                    "llama.cpp's attention arithmetic is reproduced for F32 and F16 caches, not " + type);
+                    "llama.cpp's attention arithmetic is reproduced for its default F16 cache, not " + type);
         }
-        this.roundToCache = type == KvType.F16;
         this.llamaScale = scale;
         this.maxContext = memory.layout().numBlocks() * blockSize;
         this.query = new float[group * headDim];
@@ -66,8 +63,76 @@ final class LlamaCppPagedAttention extends PagedAttention {
         this.lanes = new float[group * headDim * 32];
     }
 
+    // The three entry points are overridden as a whole rather than sharing PagedAttention's: code paths that the
+    // vector kernel runs stay free of this kernel's calls, so C2 inlines them as before (a shared call that saw both
+    // kernels made it box the vector kernel's vectors).
+
     @Override
-    void attendGroupUnchecked(
+    public void attend(
+            int layer,
+            float[] queries,
+            int queryOffset,
+            int[] blockTable,
+            int contextLength,
+            float[] out,
+            int outOffset) {
+        check(layer, queries, queryOffset, 1, blockTable, contextLength, out, outOffset);
+        for (int kvHead = 0; kvHead < kvHeads; kvHead++) {
+            attendTwoPass(layer, kvHead, queries, queryOffset, blockTable, contextLength, out, outOffset);
+        }
+    }
+
+    @Override
+    public void attendGroup(
+            int layer,
+            int kvHead,
+            float[] queries,
+            int queryOffset,
+            int[] blockTable,
+            int contextLength,
+            float[] out,
+            int outOffset) {
+        if (kvHead < 0 || kvHead >= kvHeads) {
+            throw new IllegalArgumentException("KV head %d is outside 0..%d".formatted(kvHead, kvHeads - 1));
+        }
+        check(layer, queries, queryOffset, 1, blockTable, contextLength, out, outOffset);
+        attendTwoPass(layer, kvHead, queries, queryOffset, blockTable, contextLength, out, outOffset);
+    }
+
+    @Override
+    public void attendCausal(
+            int layer,
+            float[] queries,
+            int queriesOffset,
+            int tokens,
+            int firstPosition,
+            int[] blockTable,
+            float[] out,
+            int outOffset) {
+        if (tokens < 1 || firstPosition < 0) {
+            throw new IllegalArgumentException("a causal chunk needs at least one token at a position of 0 or more, not"
+                    + " %d tokens at %d".formatted(tokens, firstPosition));
+        }
+        int contextLength = Math.addExact(firstPosition, tokens);
+        check(layer, queries, queriesOffset, tokens, blockTable, contextLength, out, outOffset);
+        int stride = queryHeads * headDim;
+        for (int i = 0; i < tokens; i++) {
+            for (int kvHead = 0; kvHead < kvHeads; kvHead++) {
+                attendTwoPass(
+                        layer,
+                        kvHead,
+                        queries,
+                        queriesOffset + i * stride,
+                        blockTable,
+                        firstPosition + i + 1,
+                        out,
+                        outOffset + i * stride);
+            }
+        }
+    }
+
+    /** One KV head's group of query heads over the context, in llama.cpp's two passes. */
+    private void attendTwoPass(
             int layer,
             int kvHead,
             float[] queries,
@@ -79,7 +144,7 @@ final class LlamaCppPagedAttention extends PagedAttention {
         int groupQuery = queryOffset + kvHead * group * headDim;
         for (int i = 0; i < group * headDim; i++) {
             float q = queries[groupQuery + i];
-            query[i] = roundToCache ? Float.float16ToFloat(Float.floatToFloat16(q)) : q;
+            query[i] = half(q);
         }
         for (int p = 0; p < contextLength; p++) {
             int block = blockTable[p / blockSize];
@@ -137,8 +202,7 @@ final class LlamaCppPagedAttention extends PagedAttention {
         float inverse = (float) (1.0 / sum);
         for (int p = 0; p < length; p++) {
             float probability = probabilities[row + p] * inverse;
-            probabilities[row + p] =
-                    roundToCache ? Float.float16ToFloat(Float.floatToFloat16(probability)) : probability;
+            probabilities[row + p] = half(probability);
         }
     }
 
@@ -176,7 +240,12 @@ final class LlamaCppPagedAttention extends PagedAttention {
                 + ((acc[at + 2] + acc[at + 6]) + (acc[at + 3] + acc[at + 7]));
     }
 
-    // The online walk's steps, which this kernel replaces as a whole (attendGroupUnchecked).
+    /** {@code x} rounded to half precision, as ggml converts a product's input to the F16 cache's type. */
+    private static float half(float x) {
+        return Float.float16ToFloat(Float.floatToFloat16(x));
+    }
+
+    // The online walk's steps, which this kernel replaces as a whole (attendTwoPass).
 
     @Override
     void scorePair(int layer, int first, int second, int kvHead) {

@@ -171,7 +171,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
     }
 
     /** As {@link #attend(int, float[], int[], int, float[])}, with the query and output at the given offsets. */
-    public final void attend(
+    public void attend(
             int layer,
             float[] query,
             int queryOffset,
@@ -189,7 +189,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      * As {@link #attend(int, float[], int, int[], int, float[], int)} for only the query heads that read
      * {@code kvHead}; the others' outputs are left untouched. Lets several threads share one token's heads.
      */
-    public final void attendGroup(
+    public void attendGroup(
             int layer,
             int kvHead,
             float[] query,
@@ -214,7 +214,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      * @param queries {@code [tokens][queryHeads][headDim]}
      * @param out receives {@code [tokens][queryHeads][headDim]}
      */
-    public final void attendCausal(
+    public void attendCausal(
             int layer,
             float[] queries,
             int queriesOffset,
@@ -245,11 +245,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         }
     }
 
-    /**
-     * One KV head's group of query heads over the context: the online walk over pairs of blocks, which the vector
-     * kernel and its twin share; {@link LlamaCppPagedAttention} replaces it with llama.cpp's two passes.
-     */
-    void attendGroupUnchecked(
+    private void attendGroupUnchecked(
             int layer,
             int kvHead,
             float[] query,
@@ -345,7 +341,7 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      */
     abstract void accumulatePair(int layer, int first, int second, int kvHead, int valid);
 
-    private void check(
+    final void check(
             int layer,
             float[] query,
             int queryOffset,
