@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.spindle.kvcache.KvCache;
+import dev.spindle.kvcache.attention.AttentionNumerics;
+import dev.spindle.kvcache.memory.KvType;
 import dev.spindle.quant.GgmlType;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
@@ -28,8 +30,12 @@ class BatchInvarianceTest {
     }
 
     static void assertBatchInvariant(Path modelPath, int steps) throws Exception {
+        assertBatchInvariant(modelPath, steps, AttentionNumerics.ONLINE);
+    }
+
+    static void assertBatchInvariant(Path modelPath, int steps, AttentionNumerics numerics) throws Exception {
         try (Model model = Model.open(modelPath);
-                KvCache cache = TestCaches.cache(model, 8 * 16);
+                KvCache cache = TestCaches.cache(model, 8 * 16, KvType.F16, numerics);
                 ForwardPass forward = new ForwardPass(model, cache, 512, 8, 2)) {
             int vocab = model.config().vocabSize();
             GreedyDriver driver = new GreedyDriver(forward, 512, 8, 16);
@@ -62,6 +68,15 @@ class BatchInvarianceTest {
     @Test
     void stories260K() throws Exception {
         assertBatchInvariant(StoriesForwardTest.stories(), 32);
+    }
+
+    /**
+     * With llama.cpp's arithmetic, as {@link StoriesQuantizedLlamaCppTest} runs it: its attention kernel, the F16
+     * {@code ffn_down} of odd width on halves, 8-bit activations (llama.cpp itself is batch-invariant there too).
+     */
+    @Test
+    void stories260KQuantizedWithLlamaCppArithmetic() throws Exception {
+        assertBatchInvariant(StoriesQuantizedLlamaCppTest.quantized(GgmlType.Q5_1), 32, AttentionNumerics.LLAMA_CPP);
     }
 
     /** Every weight type's multi-token kernels must replay its single-token kernel exactly. */
