@@ -52,18 +52,16 @@ public final class LlamaOracle {
     private LlamaOracle() {}
 
     /**
-     * How llama.cpp stores K and V and computes attention: a setting of its own ({@code llama-cli -fa -ctk f32 -ctv
-     * f32} and the like), named per request so that each test says which it compares with.
+     * How llama.cpp stores K and V and computes attention (its {@code -ctk}, {@code -ctv}, {@code -fa} settings), named
+     * per generation so that each test says which it compares with.
      */
     public enum Attention {
-        /** llama.cpp's defaults: an F16 cache, attention as separate products and a softmax (no flash attention). */
-        DEFAULT,
         /**
-         * Flash attention ({@code -fa}) over the F16 cache: each query walks the positions in order with an online
-         * softmax, accumulating V in half precision. (An F32 cache with flash attention is not an option: the CPU
-         * backend of this build refuses F32 keys there.)
+         * llama.cpp's defaults: an F16 cache, attention as separate products and a softmax (no flash attention); what
+         * our {@code AttentionNumerics.LLAMA_CPP} kernels reproduce. (Flash attention with an F32 cache, the other
+         * setting one might want to match, is refused by this build's CPU backend: it has no F32 keys there.)
          */
-        FLASH_F16
+        DEFAULT
     }
 
     /** One chat message: a role ({@code system}, {@code user}, {@code assistant}, ...) and its content. */

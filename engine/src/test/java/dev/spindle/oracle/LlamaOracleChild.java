@@ -87,9 +87,8 @@ final class LlamaOracleChild {
                     params.enableJinja();
                 }
                 switch (m.attention) {
-                    case DEFAULT -> {}
-                    case FLASH_F16 ->
-                        params.enableFlashAttn().setCacheTypeK(CacheType.F16).setCacheTypeV(CacheType.F16);
+                    // llama.cpp's own defaults, said out loud: F16 K and V, no flash attention
+                    case DEFAULT -> params.setCacheTypeK(CacheType.F16).setCacheTypeV(CacheType.F16);
                 }
                 model = new LlamaModel(params);
             } catch (RuntimeException e) {
