@@ -178,10 +178,63 @@ final class Q4_0Kernels extends Block32Kernels {
             long o = offset + (long) g * 4 * BYTES;
             ByteVector head = ByteVector.fromMemorySegment(Lanes.B512, w, o, Lanes.LE);
             ByteVector tail = ByteVector.fromMemorySegment(Lanes.B512, w, o + 8, Lanes.LE);
-            FloatVector s0 = pairSums(0, head, tail, pairs, xo + 4 * g * BLOCK, biases, (so + 4 * g) * N);
-            FloatVector s1 = pairSums(1, head, tail, pairs, xo + (4 * g + 2) * BLOCK, biases, (so + 4 * g + 2) * N);
-            // Exact integer sums, so any order of addition: halves of eight, then pairs, then neighbours, with
-            // the second pair's blocks blended into the lanes the first pair's halves leave duplicated.
+            // Each pair: per vector m, 1024 + q times the activations, from the biases, in two chains (exact
+            // integers, so the grouping changes only the latency). Written out twice, not in a helper: C2 does not
+            // always inline a helper this size, and vectors passed to a call are boxed on the heap.
+            IntVector q0 = (IntVector) ByteVector.fromArray(Lanes.B512, PAIR_BYTES, 0)
+                    .selectFrom(head, tail)
+                    .reinterpretShape(Lanes.I512, 0);
+            int at0 = xo + (4 * g + 0) * BLOCK;
+            FloatVector s0 = ((FloatVector) q0.lanewise(VectorOperators.LSHL, SHIFT_0)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(
+                            FloatVector.fromArray(Lanes.F512, pairs, at0),
+                            FloatVector.fromArray(Lanes.F512, biases, (so + 4 * g + 0) * N));
+            FloatVector t0 = ((FloatVector) q0.lanewise(VectorOperators.LSHL, SHIFT_1)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .mul(FloatVector.fromArray(Lanes.F512, pairs, at0 + 16));
+            s0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, SHIFT_2)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at0 + 32), s0);
+            t0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, SHIFT_3)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at0 + 48), t0);
+            s0 = s0.add(t0);
+            IntVector q1 = (IntVector) ByteVector.fromArray(Lanes.B512, PAIR_BYTES, 64)
+                    .selectFrom(head, tail)
+                    .reinterpretShape(Lanes.I512, 0);
+            int at1 = xo + (4 * g + 2) * BLOCK;
+            FloatVector s1 = ((FloatVector) q1.lanewise(VectorOperators.LSHL, SHIFT_0)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(
+                            FloatVector.fromArray(Lanes.F512, pairs, at1),
+                            FloatVector.fromArray(Lanes.F512, biases, (so + 4 * g + 2) * N));
+            FloatVector t1 = ((FloatVector) q1.lanewise(VectorOperators.LSHL, SHIFT_1)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .mul(FloatVector.fromArray(Lanes.F512, pairs, at1 + 16));
+            s1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, SHIFT_2)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at1 + 32), s1);
+            t1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, SHIFT_3)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at1 + 48), t1);
+            s1 = s1.add(t1);
             FloatVector a = s0.add(s0.rearrange(SWAP_4));
             FloatVector c = a.blend(s1.add(s1.rearrange(SWAP_4)), ODD_QUARTERS);
             c = c.add(c.rearrange(SWAP_2));
@@ -195,40 +248,6 @@ final class Q4_0Kernels extends Block32Kernels {
             acc = Math.fma(c.lane(12), Float.float16ToFloat(w.get(LE_SHORT, o + 3 * BYTES)) * dx[b + 3], acc);
         }
         return fromBlock(w, offset, x, token, 4 * fours, acc, lanes);
-    }
-
-    /**
-     * The sixteen integer lane sums of pair {@code p} (0 or 1) of a four-block step: per vector {@code m}, {@code
-     * 1024 + q} times the activations, from the biases; the four products in two chains (exact integers, so the
-     * grouping changes only the latency).
-     */
-    private static FloatVector pairSums(
-            int p, ByteVector head, ByteVector tail, float[] pairs, int at, float[] biases, int biasAt) {
-        IntVector quants = (IntVector) ByteVector.fromArray(Lanes.B512, PAIR_BYTES, 64 * p)
-                .selectFrom(head, tail)
-                .reinterpretShape(Lanes.I512, 0);
-        FloatVector w0 = (FloatVector) quants.lanewise(VectorOperators.LSHL, SHIFT_0)
-                .and(NIBBLE_AT_13)
-                .or(FLOAT_1024)
-                .reinterpretShape(Lanes.F512, 0);
-        FloatVector w1 = (FloatVector) quants.lanewise(VectorOperators.LSHL, SHIFT_1)
-                .and(NIBBLE_AT_13)
-                .or(FLOAT_1024)
-                .reinterpretShape(Lanes.F512, 0);
-        FloatVector w2 = (FloatVector) quants.lanewise(VectorOperators.LSHR, SHIFT_2)
-                .and(NIBBLE_AT_13)
-                .or(FLOAT_1024)
-                .reinterpretShape(Lanes.F512, 0);
-        FloatVector w3 = (FloatVector) quants.lanewise(VectorOperators.LSHR, SHIFT_3)
-                .and(NIBBLE_AT_13)
-                .or(FLOAT_1024)
-                .reinterpretShape(Lanes.F512, 0);
-        FloatVector s =
-                w0.fma(FloatVector.fromArray(Lanes.F512, pairs, at), FloatVector.fromArray(Lanes.F512, biases, biasAt));
-        FloatVector t = w1.mul(FloatVector.fromArray(Lanes.F512, pairs, at + 16));
-        s = w2.fma(FloatVector.fromArray(Lanes.F512, pairs, at + 32), s);
-        t = w3.fma(FloatVector.fromArray(Lanes.F512, pairs, at + 48), t);
-        return s.add(t);
     }
 
     /**
