@@ -22,6 +22,9 @@ import java.lang.foreign.MemorySegment;
  *
  * Since each block's value is exact, the single-token kernels (straight from the weight bytes), the multi-token
  * kernels (rows decoded once, {@link TokenDots#q8Rows}) and the scalar twins give the same bits.
+ *
+ * <p>Q4_0 overrides the combination of blocks: llama.cpp runs its Q4_0 matrices repacked, with one accumulator per
+ * (row, token) and no lanes ({@link Q4_0Kernels}).
  */
 abstract class Block32Kernels extends TypeKernels {
 
@@ -75,7 +78,7 @@ abstract class Block32Kernels extends TypeKernels {
             int sOffset);
 
     @Override
-    public final float dotScalar(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+    public float dotScalar(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
         int cols = x.cols();
         int blocks = blocks(cols);
         float[] q8 = x.q8();
@@ -103,7 +106,7 @@ abstract class Block32Kernels extends TypeKernels {
     }
 
     @Override
-    final void multiplyTokens(
+    void multiplyTokens(
             MemorySegment data,
             long rowBytes,
             int rowFrom,

@@ -4,13 +4,24 @@ import static dev.spindle.quant.Lanes.F;
 import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q4_0: blocks of 32 weights, {@code w = d * (q - 8)} with 4-bit {@code q}; products on {@link
- * ActivationFormat#Q8_0} activations ({@link Block32Kernels}).
+ * ActivationFormat#Q8_0} activations.
+ *
+ * <p>Unlike the other formats of {@link Block32Kernels}, a Q4_0 product is what llama.cpp computes for Q4_0 on x86:
+ * it repacks Q4_0 matrices (eight rows interleaved) when it loads them and multiplies with {@code
+ * ggml_gemv_q4_0_8x8_q8_0} / {@code ggml_gemm_q4_0_8x8_q8_0}, which keep one float per (row, token): per block,
+ * the exact integer sum {@code isum = sum_j (q_j - 8) * x_j}, then {@code acc = fma(isum, d_w*d_x, acc)}, block
+ * after block, and no sum across lanes at the end. Any computation of the block sums gives the same bits (they are
+ * exact), so the single-token kernels ({@link #dotWide}, {@link #dotNarrow}), the multi-token one ({@link
+ * #multiplyTokens}, one token per lane) and the scalar twin agree bit for bit.
  *
  * <pre>
  * offset  size  field
@@ -21,6 +32,45 @@ import jdk.incubator.vector.VectorOperators;
 final class Q4_0Kernels extends Block32Kernels {
 
     static final int BYTES = 18;
+
+    /**
+     * The 512-bit kernel takes weight {@code q} as the float {@code 1024 + q} ({@link #wideNibbles}): its lane sums
+     * start from {@link Activations#nibbleBiases()}, {@code -(1024 + 8)} times the lane's quant sum, and stay exact
+     * (below 2^21).
+     */
+    static final int NIBBLE_BIAS = 1024;
+
+    /** Bits of the float 1024: with a nibble {@code q} in bits 13..16 it is the float {@code 1024 + q}. */
+    private static final int FLOAT_1024 = 0x44800000;
+
+    private static final int NIBBLE_AT_13 = 15 << 13;
+
+    /**
+     * Four blocks (72 bytes) are read as two 64-byte vectors, from bytes 0 and 8 (nothing past the blocks); these
+     * indexes pick each pair's quant bytes as sixteen ints, block {@code 2p}'s sixteen bytes twice then block {@code
+     * 2p + 1}'s, as {@link Lanes#twice16} does for one block.
+     */
+    private static final byte[] PAIR_BYTES = pairBytes();
+
+    /**
+     * Per vector {@code m} of a pair: shifts that bring the nibble of weight {@code 4i + m} of each block (the low
+     * nibble of byte {@code m} of the int in lanes 0..3, the high one in lanes 4..7) to bits 13..16. Left shifts
+     * for {@code m} = 0, 1; right shifts for 2, 3.
+     */
+    private static final IntVector SHIFT_0 = nibbleShifts(0);
+
+    private static final IntVector SHIFT_1 = nibbleShifts(1);
+    private static final IntVector SHIFT_2 = nibbleShifts(2);
+    private static final IntVector SHIFT_3 = nibbleShifts(3);
+
+    /** Lane {@code i} takes lane {@code i ^ k}: the additions across lanes of {@link #dotWide}. */
+    private static final VectorShuffle<Float> SWAP_4 = VectorShuffle.fromOp(Lanes.F512, i -> i ^ 4);
+
+    private static final VectorShuffle<Float> SWAP_2 = VectorShuffle.fromOp(Lanes.F512, i -> i ^ 2);
+    private static final VectorShuffle<Float> SWAP_1 = VectorShuffle.fromOp(Lanes.F512, i -> i ^ 1);
+
+    /** Lanes 4..7 and 12..15. */
+    private static final VectorMask<Float> ODD_QUARTERS = VectorMask.fromLong(Lanes.F512, 0xF0F0L);
 
     Q4_0Kernels() {
         super(GgmlType.Q4_0, ActivationFormat.Q8_0);
@@ -72,28 +122,293 @@ final class Q4_0Kernels extends Block32Kernels {
                 .and(15);
     }
 
+    /**
+     * The definition: per block, the exact integer sum {@code sum_j (q_j - 8) * x_j}, then {@code acc = fma(sum,
+     * d_w*d_x, acc)}, block after block, in one float; no lanes and no final sum (see the class comment).
+     */
     @Override
-    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+    public float dotScalar(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
         int cols = x.cols();
         int blocks = blocks(cols);
+        float[] q8 = x.q8();
+        float[] dx = x.q8Scales();
+        float acc = 0;
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            int xo = token * cols + b * BLOCK;
+            int sum = 0;
+            for (int j = 0; j < BLOCK; j++) {
+                // Element j is at lane order position 8 * (j % 4) + j / 4 of the block (Activations).
+                sum += quant(w, o, j) * (int) q8[xo + 8 * (j % 4) + j / 4];
+            }
+            acc = Math.fma((float) sum, Lanes.half(w, o) * dx[token * blocks + b], acc);
+        }
+        return acc;
+    }
+
+    @Override
+    public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        return Kernels.WIDE ? dotWide(w, offset, x, token, lanes) : dotNarrow(w, offset, x, token, lanes);
+    }
+
+    /** The 256-bit kernel, for hardware without 512-bit vectors: {@link #fromBlock} from the first block. */
+    float dotNarrow(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        return fromBlock(w, offset, x, token, 0, 0, lanes);
+    }
+
+    /**
+     * The 512-bit kernel: four blocks per step, each pair's integer lane sums in the sixteen lanes of one vector
+     * (block {@code 2p} in lanes 0..7, {@code 2p + 1} in 8..15, activations from {@link Activations#q8Pairs()}),
+     * the four blocks' sums then added across lanes together, and their FMAs into the accumulator one after the
+     * other. The nibbles become floats without a conversion: masked into bits 13..16 of the float 1024 they make
+     * {@code 1024 + q}, one shift and one bitwise operation (a ternary logic instruction) per vector. Blocks after
+     * the last whole four take {@link #fromBlock}'s steps.
+     */
+    float dotWide(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
+        int cols = x.cols();
+        int blocks = blocks(cols);
+        float[] pairs = x.q8Pairs();
+        float[] dx = x.q8Scales();
+        float[] biases = x.nibbleBiases();
+        int xo = token * cols;
+        int so = token * blocks;
+        int fours = blocks / 4;
+        float acc = 0;
+        for (int g = 0; g < fours; g++) {
+            long o = offset + (long) g * 4 * BYTES;
+            ByteVector head = ByteVector.fromMemorySegment(Lanes.B512, w, o, Lanes.LE);
+            ByteVector tail = ByteVector.fromMemorySegment(Lanes.B512, w, o + 8, Lanes.LE);
+            // Each pair: per vector m, 1024 + q times the activations, from the biases, in two chains (exact
+            // integers, so the grouping changes only the latency). Written out twice, not in a helper: C2 does not
+            // always inline a helper this size, and vectors passed to a call are boxed on the heap.
+            IntVector q0 = (IntVector) ByteVector.fromArray(Lanes.B512, PAIR_BYTES, 0)
+                    .selectFrom(head, tail)
+                    .reinterpretShape(Lanes.I512, 0);
+            int at0 = xo + (4 * g + 0) * BLOCK;
+            FloatVector s0 = ((FloatVector) q0.lanewise(VectorOperators.LSHL, SHIFT_0)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(
+                            FloatVector.fromArray(Lanes.F512, pairs, at0),
+                            FloatVector.fromArray(Lanes.F512, biases, (so + 4 * g + 0) * N));
+            FloatVector t0 = ((FloatVector) q0.lanewise(VectorOperators.LSHL, SHIFT_1)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .mul(FloatVector.fromArray(Lanes.F512, pairs, at0 + 16));
+            s0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, SHIFT_2)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at0 + 32), s0);
+            t0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, SHIFT_3)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at0 + 48), t0);
+            s0 = s0.add(t0);
+            IntVector q1 = (IntVector) ByteVector.fromArray(Lanes.B512, PAIR_BYTES, 64)
+                    .selectFrom(head, tail)
+                    .reinterpretShape(Lanes.I512, 0);
+            int at1 = xo + (4 * g + 2) * BLOCK;
+            FloatVector s1 = ((FloatVector) q1.lanewise(VectorOperators.LSHL, SHIFT_0)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(
+                            FloatVector.fromArray(Lanes.F512, pairs, at1),
+                            FloatVector.fromArray(Lanes.F512, biases, (so + 4 * g + 2) * N));
+            FloatVector t1 = ((FloatVector) q1.lanewise(VectorOperators.LSHL, SHIFT_1)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .mul(FloatVector.fromArray(Lanes.F512, pairs, at1 + 16));
+            s1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, SHIFT_2)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at1 + 32), s1);
+            t1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, SHIFT_3)
+                            .and(NIBBLE_AT_13)
+                            .or(FLOAT_1024)
+                            .reinterpretShape(Lanes.F512, 0))
+                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at1 + 48), t1);
+            s1 = s1.add(t1);
+            FloatVector a = s0.add(s0.rearrange(SWAP_4));
+            FloatVector c = a.blend(s1.add(s1.rearrange(SWAP_4)), ODD_QUARTERS);
+            c = c.add(c.rearrange(SWAP_2));
+            c = c.add(c.rearrange(SWAP_1));
+            // Block sums in lanes 0 (block 0), 8 (1), 4 (2) and 12 (3), taken out of the register: through memory, a
+            // 64-byte store read back as floats, they wait for the store to reach the cache.
+            int b = so + 4 * g;
+            acc = Math.fma(c.lane(0), Float.float16ToFloat(w.get(LE_SHORT, o)) * dx[b], acc);
+            acc = Math.fma(c.lane(8), Float.float16ToFloat(w.get(LE_SHORT, o + BYTES)) * dx[b + 1], acc);
+            acc = Math.fma(c.lane(4), Float.float16ToFloat(w.get(LE_SHORT, o + 2 * BYTES)) * dx[b + 2], acc);
+            acc = Math.fma(c.lane(12), Float.float16ToFloat(w.get(LE_SHORT, o + 3 * BYTES)) * dx[b + 3], acc);
+        }
+        return fromBlock(w, offset, x, token, 4 * fours, acc, lanes);
+    }
+
+    /**
+     * Blocks {@code from ..} of the row on the 256-bit shapes, one at a time, continuing the accumulator {@code
+     * acc}: the block's exact sum in eight lanes, added across them, then its FMA.
+     */
+    private float fromBlock(
+            MemorySegment w, long offset, Activations x, int token, int from, float acc, float[] lanes) {
+        int cols = x.cols();
+        int blocks = cols / BLOCK;
         float[] q8 = x.q8();
         float[] dx = x.q8Scales();
         float[] offsets = x.q8Offsets();
         int xo = token * cols;
         int so = token * blocks;
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
+        for (int b = from; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             int at = xo + b * BLOCK;
             IntVector twice = Lanes.twice16(w, o + 2);
             // sum((q - 8) * x) as -8 * sum(x) + sum(q * x): the -8 comes with the activations, once per block.
-            FloatVector s = FloatVector.fromArray(F, offsets, (so + b) * N);
-            for (int m = 0; m < 4; m++) {
-                s = Lanes.toFloats(nibbles(twice, m)).fma(FloatVector.fromArray(F, q8, at + N * m), s);
-            }
-            acc = s.fma(FloatVector.broadcast(F, Lanes.half(w, o) * dx[so + b]), acc);
+            FloatVector s = Lanes.toFloats(nibbles(twice, 0))
+                    .fma(FloatVector.fromArray(F, q8, at), FloatVector.fromArray(F, offsets, (so + b) * N));
+            FloatVector t = Lanes.toFloats(nibbles(twice, 1)).mul(FloatVector.fromArray(F, q8, at + N));
+            s = Lanes.toFloats(nibbles(twice, 2)).fma(FloatVector.fromArray(F, q8, at + 2 * N), s);
+            t = Lanes.toFloats(nibbles(twice, 3)).fma(FloatVector.fromArray(F, q8, at + 3 * N), t);
+            // Exact integers: reduceLanes may add them in any order.
+            float sum = s.add(t).reduceLanes(VectorOperators.ADD);
+            acc = Math.fma(sum, Lanes.half(w, o) * dx[so + b], acc);
         }
-        return Lanes.sum(acc, lanes);
+        return acc;
+    }
+
+    /** {@link #PAIR_BYTES}: per pair of a four-block step, 64 indexes into (first vector, second vector). */
+    private static byte[] pairBytes() {
+        byte[] index = new byte[128];
+        for (int pair = 0; pair < 2; pair++) {
+            for (int h = 0; h < 2; h++) {
+                for (int k = 0; k < 16; k++) {
+                    int at = (2 * pair + h) * BYTES + 2 + k; // byte of the four blocks
+                    byte from = (byte) (at < 64 ? at : 64 + at - 8); // the second vector starts at byte 8
+                    index[64 * pair + 32 * h + k] = from;
+                    index[64 * pair + 32 * h + 16 + k] = from;
+                }
+            }
+        }
+        return index;
+    }
+
+    private static IntVector nibbleShifts(int m) {
+        int[] shifts = new int[16];
+        for (int lane = 0; lane < 16; lane++) {
+            int bit = 8 * m + (lane % 8 < 4 ? 0 : 4); // where the nibble lies
+            shifts[lane] = Math.abs(bit - 13);
+        }
+        return IntVector.fromArray(Lanes.I512, shifts, 0);
+    }
+
+    /**
+     * Several tokens: rows decoded two at a time ({@link #decodeQ8}), then multiplied with eight tokens per vector
+     * ({@link Activations#q8ByToken()}): lane {@code k} is token {@code 8e + k}, so each lane computes one (row,
+     * token) product with the single-token kernel's operations (exact block sums, then one FMA per block in block
+     * order) and no sum across lanes is needed. Each weight is broadcast once for eight tokens.
+     */
+    @Override
+    void multiplyTokens(
+            MemorySegment data,
+            long rowBytes,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        int cols = x.cols();
+        int eights = (x.tokens() + N - 1) / N;
+        int second = scratch.maxCols();
+        int r = rowFrom;
+        for (; r + 2 <= rowTo; r += 2) {
+            decodeQ8(data, r * rowBytes, cols, scratch.q, 0, scratch.scales, scratch.coefficients, 0);
+            decodeQ8(
+                    data,
+                    (r + 1) * rowBytes,
+                    cols,
+                    scratch.q,
+                    second,
+                    scratch.scales,
+                    scratch.coefficients,
+                    second / BLOCK);
+            for (int e = 0; e < eights; e++) {
+                twoRowsEightTokens(scratch, x, e, out, r, outStride, true);
+            }
+        }
+        if (r < rowTo) {
+            decodeQ8(data, r * rowBytes, cols, scratch.q, 0, scratch.scales, scratch.coefficients, 0);
+            decodeQ8(data, r * rowBytes, cols, scratch.q, second, scratch.scales, scratch.coefficients, second / BLOCK);
+            for (int e = 0; e < eights; e++) {
+                twoRowsEightTokens(scratch, x, e, out, r, outStride, false); // the row twice, written once
+            }
+        }
+    }
+
+    /**
+     * Rows {@code row} and {@code row + 1} (decoded in {@code scratch}; the second written only if {@code both})
+     * times tokens {@code 8e .. 8e + 7}. Each block's sum in four
+     * chains per row (exact integers: any grouping), then per row one FMA with {@code d_w * d_x} per lane.
+     */
+    private static void twoRowsEightTokens(
+            RowScratch scratch, Activations x, int e, float[] out, int row, int outStride, boolean both) {
+        float[] q = scratch.q;
+        float[] xs = x.q8ByToken();
+        float[] dx = x.q8ScalesByToken();
+        int cols = x.cols();
+        int blocks = cols / BLOCK;
+        int second = scratch.maxCols();
+        int secondScales = second / BLOCK;
+        int xBase = e * cols * N;
+        int dBase = e * blocks * N;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            int at = b * BLOCK;
+            FloatVector s00 = FloatVector.zero(F);
+            FloatVector s01 = FloatVector.zero(F);
+            FloatVector s02 = FloatVector.zero(F);
+            FloatVector s03 = FloatVector.zero(F);
+            FloatVector s10 = FloatVector.zero(F);
+            FloatVector s11 = FloatVector.zero(F);
+            FloatVector s12 = FloatVector.zero(F);
+            FloatVector s13 = FloatVector.zero(F);
+            for (int c = 0; c < BLOCK; c += 4) {
+                int xa = xBase + (at + c) * N;
+                FloatVector v = FloatVector.fromArray(F, xs, xa);
+                s00 = FloatVector.broadcast(F, q[at + c]).fma(v, s00);
+                s10 = FloatVector.broadcast(F, q[second + at + c]).fma(v, s10);
+                v = FloatVector.fromArray(F, xs, xa + N);
+                s01 = FloatVector.broadcast(F, q[at + c + 1]).fma(v, s01);
+                s11 = FloatVector.broadcast(F, q[second + at + c + 1]).fma(v, s11);
+                v = FloatVector.fromArray(F, xs, xa + 2 * N);
+                s02 = FloatVector.broadcast(F, q[at + c + 2]).fma(v, s02);
+                s12 = FloatVector.broadcast(F, q[second + at + c + 2]).fma(v, s12);
+                v = FloatVector.fromArray(F, xs, xa + 3 * N);
+                s03 = FloatVector.broadcast(F, q[at + c + 3]).fma(v, s03);
+                s13 = FloatVector.broadcast(F, q[second + at + c + 3]).fma(v, s13);
+            }
+            FloatVector d = FloatVector.fromArray(F, dx, dBase + b * N);
+            acc0 = s00.add(s01).add(s02.add(s03)).fma(d.mul(scratch.scales[b]), acc0);
+            acc1 = s10.add(s11).add(s12.add(s13)).fma(d.mul(scratch.scales[secondScales + b]), acc1);
+        }
+        // Through memory, as everywhere in the tiles: a vector passed to a call C2 did not inline is boxed.
+        float[] lanes = scratch.tileLanes;
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, N);
+        int tokens = Math.min(N, x.tokens() - e * N);
+        for (int k = 0; k < tokens; k++) {
+            out[(e * N + k) * outStride + row] = lanes[k];
+        }
+        if (both) {
+            for (int k = 0; k < tokens; k++) {
+                out[(e * N + k) * outStride + row + 1] = lanes[N + k];
+            }
+        }
     }
 
     @Override

@@ -127,12 +127,14 @@ class LlamaCppReferenceTest {
                     ggml.quantizeRow(activations, xt, theirs, cols);
                     assertSameRounding(format, x, t * cols, cols, theirs, blockBytes);
                     for (int r = 0; r < rows; r++) {
-                        float expected = ggml.vecDot(
-                                type.name().toLowerCase(java.util.Locale.ROOT),
-                                activations,
-                                cols,
-                                w.asSlice(r * rowBytes),
-                                theirs);
+                        float expected = type == GgmlType.Q4_0
+                                ? repackedQ4_0(w.asSlice(r * rowBytes), theirs, cols)
+                                : ggml.vecDot(
+                                        type.name().toLowerCase(java.util.Locale.ROOT),
+                                        activations,
+                                        cols,
+                                        w.asSlice(r * rowBytes),
+                                        theirs);
                         String where = "%s, shape %d, token %d, row %d".formatted(type, shape, t, r);
                         int bits = Float.floatToRawIntBits(expected);
                         assertEquals(
@@ -151,6 +153,31 @@ class LlamaCppReferenceTest {
                 }
             }
         }
+    }
+
+    /**
+     * What llama.cpp computes for a Q4_0 row on x86 with AVX2: it repacks Q4_0 matrices whose row count is a multiple
+     * of 8 at load time (eight rows interleaved, {@code block_q4_0x8}) and multiplies them with {@code
+     * ggml_gemv_q4_0_8x8_q8_0} / {@code ggml_gemm_q4_0_8x8_q8_0}, not with {@code ggml_vec_dot_q4_0_q8_0}: one float
+     * per (row, token), per block {@code acc = fma(isum, d_w * d_x, acc)} with the block's exact integer sum. Those
+     * functions are not exported, so their arithmetic is written out here, on llama.cpp's own activation blocks.
+     */
+    private static float repackedQ4_0(MemorySegment row, MemorySegment activations, int cols) {
+        float acc = 0;
+        for (int b = 0; b < cols / 32; b++) {
+            long o = 18L * b;
+            long a = 34L * b;
+            int sum = 0;
+            for (int j = 0; j < 16; j++) {
+                int q = row.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xff;
+                sum += ((q & 15) - 8) * activations.get(ValueLayout.JAVA_BYTE, a + 2 + j);
+                sum += ((q >>> 4) - 8) * activations.get(ValueLayout.JAVA_BYTE, a + 2 + j + 16);
+            }
+            float dw = Float.float16ToFloat(row.get(Samples.LE_SHORT, o));
+            float dx = Float.float16ToFloat(activations.get(Samples.LE_SHORT, a));
+            acc = Math.fma((float) sum, dw * dx, acc);
+        }
+        return acc;
     }
 
     /** Our 8-bit activations against llama.cpp's blocks: quants, half-precision scale and (Q8_1) sum. */
