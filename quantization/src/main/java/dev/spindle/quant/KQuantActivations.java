@@ -5,12 +5,27 @@ package dev.spindle.quant;
  * rounded to 8 bits per super-block of 256, as llama.cpp rounds them before these products (ggml's {@code
  * vec_dot_type} Q8_K, {@code quantize_row_q8_K}).
  *
- * <p>Per token and super-block {@code b}: {@code x[i] ≈ d[b] * q[i]} with {@code q} an integer in -127..127 (kept
- * as an integer-valued float, so vector kernels load it without a conversion), {@code d = max / -127} where {@code
- * max} is the element of largest magnitude, and the sums of {@code q} over every run of 32 and of 16. With integer quants on
- * both sides, a super-block's dot product {@code sum sc_j * sum q_w * q_x} is an exact integer below 2^24 in every
- * vector lane, so it is the same whatever order the kernels add it in; the super-block's scales {@code d_w * d_x}
- * and minimums are applied once per 256 weights.
+ * <p>Per token and super-block {@code b}: {@code x[i] ≈ d[b] * q[i]} with {@code q} an integer in -127..127 and
+ * {@code d = max / -127} where {@code max} is the element of largest magnitude. Kept in three forms:
+ *
+ * <ul>
+ *   <li>{@link #qs}: the quants as bytes, in element order (ggml's {@code block_q8_K.qs}; the scalar twins read it);
+ *   <li>{@link #q}: the same quants as floats for the vector kernels, each run of 32 in <em>lane order</em> and
+ *       scaled by a power of two: position {@code 32k + 8m + i} holds {@code q[32k + 4i + m] * 2^(-8m)}. Lane
+ *       {@code i} of an eight-lane vector thus meets elements {@code 4i .. 4i + 3} of every run of 32, which is how
+ *       ggml's AVX2 K-quant kernels split a run across their eight 32-bit lanes (each lane of {@code
+ *       _mm256_madd_epi16} sums four neighbouring products), so our integer lane sums are theirs. The factor
+ *       {@code 2^(-8m)} lets a kernel multiply byte {@code m} of a 32-bit word of weights without shifting it
+ *       down: {@code (word & (0xff << 8m))} converted to float is {@code q_w * 2^(8m)}, and the product with
+ *       {@code q_x * 2^(-8m)} is the integer {@code q_w * q_x} exactly;
+ *   <li>{@link #sums}, the sums of {@code q} over every run of 32 (Q4_K's and Q5_K's minimums meet them), and
+ *       {@link #offsets}, per run and lane {@code -32} times the sum of the lane's four quants (Q6_K stores {@code
+ *       q_w + 32}: a lane that starts from its offset ends with the sum over {@code q_w}).
+ * </ul>
+ *
+ * <p>With integer quants on both sides every lane sum of a super-block is an exact integer below 2^24, the same
+ * whatever order the kernels add it in; the super-block's scales {@code d_w * d_x} and minimums are applied once per
+ * 256 weights.
  *
  * <p>Reusable: sized at construction, {@link #set} allocates nothing. Fill it on one thread, then let any number of
  * threads read it. Rows whose length is not a whole number of super-blocks have no K-quant form ({@link #ready()}).
@@ -20,13 +35,18 @@ public final class KQuantActivations {
     /** Elements per super-block. */
     public static final int BLOCK = 256;
 
-    /** Elements per activation sum (the Q4_K/Q5_K sub-block, whose minimum multiplies it). */
-    static final int SUM_RUN = 32;
+    /** Elements per run: the Q4_K/Q5_K sub-block, and the span of one word of weights in eight lanes. */
+    static final int RUN = 32;
 
-    final float[] q; // [tokens][cols] integers in -127..127
+    /** {@code 2^(-8m)} for byte {@code m} of a word ({@link #q}). */
+    private static final float[] BYTE_SCALE = {1f, 0x1p-8f, 0x1p-16f, 0x1p-24f};
+
+    final byte[] qs; // [tokens][cols] integers in -127..127, element order
+    final float[] q; // [tokens][cols] the same, lane order, times 2^(-8m)
     final float[] d; // [tokens][cols / 256]
     final int[] sums; // [tokens][cols / 32] sum of q over each run of 32
-    final int[] sums16; // [tokens][cols / 16] sum of q over each run of 16 (Q6_K's sub-blocks)
+    final float[] offsets; // [tokens][cols / 32][8] -32 * sum of each lane's four quants
+    private final float[] scratch = new float[BLOCK];
     private final int maxTokens;
     private final int maxCols;
     int tokens;
@@ -40,10 +60,11 @@ public final class KQuantActivations {
         this.maxTokens = maxTokens;
         this.maxCols = maxCols;
         int cols = maxCols - maxCols % BLOCK;
+        this.qs = new byte[maxTokens * cols];
         this.q = new float[maxTokens * cols];
         this.d = new float[maxTokens * (cols / BLOCK)];
-        this.sums = new int[maxTokens * (cols / SUM_RUN)];
-        this.sums16 = new int[maxTokens * (cols / 16)];
+        this.sums = new int[maxTokens * (cols / RUN)];
+        this.offsets = new float[maxTokens * (cols / RUN) * Lanes.N];
     }
 
     /**
@@ -62,22 +83,27 @@ public final class KQuantActivations {
             return this;
         }
         this.blocks = cols / BLOCK;
-        this.runs = cols / SUM_RUN;
+        this.runs = cols / RUN;
         for (int t = 0; t < tokens; t++) {
-            quantize(x, t * cols, cols, q, t * cols, d, t * blocks);
-            for (int r = 0; r < runs; r++) {
-                int s = 0;
-                for (int i = 0; i < SUM_RUN; i++) {
-                    s += (int) q[t * cols + SUM_RUN * r + i];
+            for (int b = 0; b < blocks; b++) {
+                int at = t * cols + b * BLOCK;
+                quantize(x, at, BLOCK, scratch, 0, d, t * blocks + b);
+                for (int r = 0; r < BLOCK / RUN; r++) {
+                    int run = at + RUN * r;
+                    int s = 0;
+                    for (int i = 0; i < Lanes.N; i++) {
+                        int lane = 0;
+                        for (int m = 0; m < 4; m++) {
+                            int v = (int) scratch[RUN * r + 4 * i + m];
+                            qs[run + 4 * i + m] = (byte) v;
+                            q[run + 8 * m + i] = v * BYTE_SCALE[m];
+                            lane += v;
+                        }
+                        offsets[(run / RUN) * Lanes.N + i] = -32 * lane;
+                        s += lane;
+                    }
+                    sums[run / RUN] = s;
                 }
-                sums[t * runs + r] = s;
-            }
-            for (int r = 0; r < 2 * runs; r++) {
-                int s = 0;
-                for (int i = 0; i < 16; i++) {
-                    s += (int) q[t * cols + 16 * r + i];
-                }
-                sums16[t * 2 * runs + r] = s;
             }
         }
         return this;
@@ -94,6 +120,11 @@ public final class KQuantActivations {
 
     public int cols() {
         return cols;
+    }
+
+    /** Quant {@code i} of token {@code t}, in element order. */
+    int quant(int t, int i) {
+        return qs[t * cols + i];
     }
 
     /**

@@ -5,26 +5,28 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * The products of the K-quant formats (Q4_K, Q5_K, Q6_K) with activations rounded as llama.cpp rounds them for
- * these formats ({@link KQuantActivations}).
+ * these formats ({@link KQuantActivations}), computing the float that llama.cpp's AVX2 kernels ({@code
+ * ggml_vec_dot_q4_K_q8_K}, {@code _q5_K_}, {@code _q6_K_}) compute, bit for bit.
  *
- * <p>The arithmetic every kernel here performs, for one weight row and one token, per super-block {@code b} of 256:
+ * <p>The arithmetic every kernel here performs, for one weight row and one token, per super-block {@code b} of 256,
+ * with eight lanes {@code l} and lane {@code l} holding the elements {@code 32k + 4l .. 32k + 4l + 3} of every run
+ * {@code k} of 32:
  *
  * <pre>
- * Q4_K, Q5_K:
- *   lane[l]  = sum over the elements i = l (mod 8) of  sc(i) * q_w(i) * q_x(i)               (an exact integer)
- *   acc[l]   = fma(lane[l], d_w * d_x, acc[l])
- *   minimums = minimums + (dmin_w * d_x) * sum_j m_j * (sum of q_x over sub-block j)
- * Q6_K (q_w unsigned, 0..63, its -32 taken apart):
- *   even[l], odd[l] = the same sums over the sub-blocks with t even, t odd                   (exact integers)
- *   acc[l]   = fma(even[l] + odd[l], d_w * d_x, acc[l])
- *   offsets  = offsets + (32 * d_w * d_x) * sum_j sc_j * (sum of q_x over sub-block j)
+ * lane[l]  = sum over the lane's elements i of  sc(i) * q_w(i) * q_x(i)           (an exact integer below 2^24)
+ *            (Q6_K: q_w - 32, its signed value)
+ * acc[l]   = fma(lane[l], d_w * d_x, acc[l])
+ * Q4_K:  m[k] = fma(-(d_x * dmin_w), mins_2k * s_2k + mins_2k+1 * s_2k+1, m[k])  for k = 0..3
+ *        (s_j the sum of the activation quants over sub-block j)
+ * Q5_K:  m = fma(-(d_x * dmin_w), sum_j mins_j * s_j, m)
  * </pre>
  *
- * and at the end {@code ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7)) - minimums (or offsets)}.
- * Every integer sum is below 2^24 (Q4_K: 8 x 63 x 4 x 15 x 127; Q5_K: with 31; Q6_K's halves: 8 x 128 x 2 x 63 x
- * 127 = 16,386,048), so float vector lanes add it exactly in any order and grouping; only the per-super-block
- * operations round, and those are the same in every kernel. A token's result is therefore bit for bit the same from
- * the single-token kernel, from any position of a multi-token tile and from the scalar twin.
+ * and at the end {@code ((acc0 + acc4) + (acc2 + acc6)) + ((acc1 + acc5) + (acc3 + acc7))} plus, for Q4_K, {@code
+ * (m0 + m2) + (m1 + m3)} and for Q5_K {@code m}. Every integer sum is below 2^24 (Q4_K: 32 x 63 x 15 x 127; Q5_K:
+ * with 31; Q6_K: 32 x 32 x 128 x 127 = 16,646,144), so float vector lanes add it exactly in any order and grouping;
+ * only the per-super-block operations round, and those are ggml's, in ggml's order. A token's result is therefore bit
+ * for bit the same from the single-token kernel, from any position of a multi-token tile, from the scalar twin and
+ * from llama.cpp.
  */
 abstract class KQuantKernels extends TypeKernels {
 
@@ -81,35 +83,13 @@ abstract class KQuantKernels extends TypeKernels {
             float[] lanes);
 
     /**
-     * The minimum term of a Q4_K/Q5_K row of {@code a.cols()} weights ({@code bytesPerBlock} per super-block) with
-     * token {@code token}: {@code sum_b (dmin_b * d_x) * minimumSum}, super-block after super-block.
+     * The integer of pair {@code k} of a Q4_K/Q5_K super-block's minimums: {@code mins_2k * sums[at + 2k] +
+     * mins_2k+1 * sums[at + 2k + 1]}, the 6-bit minimums ({@link KQuantMath#mins}) times the sums of the activation
+     * quants over their sub-blocks of 32. ggml's {@code _mm_madd_epi16} of minimums and sums gives these four.
      */
-    static float minimums(MemorySegment w, long offset, int bytesPerBlock, KQuantActivations a, int token) {
-        int dt = token * a.blocks;
-        int st = token * a.runs;
-        float m = 0;
-        for (int b = 0; b < a.blocks; b++) {
-            long o = offset + (long) b * bytesPerBlock;
-            m += (Lanes.half(w, o + 2) * a.d[dt + b]) * minimumSum(w, o + 4, a.sums, st + 8 * b);
-        }
-        return m;
-    }
-
-    /**
-     * The integer of a Q4_K/Q5_K super-block's minimums: {@code sum_j m_j * sums[at + j]}, the eight 6-bit minimums
-     * stored at {@code scalesAt} times the sums of the activation quants over each sub-block of 32.
-     */
-    static int minimumSum(MemorySegment w, long scalesAt, int[] sums, int at) {
-        return minimumSum(KQuantMath.mins(w, scalesAt), sums, at);
-    }
-
-    /** {@link #minimumSum(MemorySegment, long, int[], int)} with the minimums already unpacked. */
-    static int minimumSum(long mins, int[] sums, int at) {
-        int m = 0;
-        for (int j = 0; j < 8; j++) {
-            m += KQuantMath.level(mins, j) * sums[at + j];
-        }
-        return m;
+    static int minimumPair(long mins, int[] sums, int at, int k) {
+        return KQuantMath.level(mins, 2 * k) * sums[at + 2 * k]
+                + KQuantMath.level(mins, 2 * k + 1) * sums[at + 2 * k + 1];
     }
 
     /** {@code lanes[accAt ..] = lanes[sumAt ..] * scale + lanes[accAt ..]}, one fma per lane. */
@@ -119,7 +99,7 @@ abstract class KQuantKernels extends TypeKernels {
                 .intoArray(lanes, accAt);
     }
 
-    /** The sum of {@code lanes[at .. at + 8)} in {@link Lanes#sum}'s order. */
+    /** The sum of {@code lanes[at .. at + 8)} in {@link Lanes#sum}'s order (ggml's {@code hsum_float_8}). */
     static float laneSum(float[] lanes, int at) {
         return ((lanes[at] + lanes[at + 4]) + (lanes[at + 2] + lanes[at + 6]))
                 + ((lanes[at + 1] + lanes[at + 5]) + (lanes[at + 3] + lanes[at + 7]));

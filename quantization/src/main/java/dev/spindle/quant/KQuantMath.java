@@ -1,6 +1,10 @@
 package dev.spindle.quant;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The search for scales and minimums that llama.cpp's reference K-quant quantizers run (ggml-quants.c:
@@ -200,6 +204,16 @@ final class KQuantMath {
         int low = q1 & 0x3f3f3f3f;
         int high = ((q2 >>> 4) & 0x0f0f0f0f) | ((q1 >>> 2) & 0x30303030);
         return (low & 0xffffffffL) | ((long) high << 32);
+    }
+
+    /** Lane {@code 2k} and {@code 2k + 1} swapped: a vector added to itself so rearranged sums neighbours. */
+    static final VectorShuffle<Integer> NEIGHBOURS = VectorShuffle.fromValues(Lanes.I, 1, 0, 3, 2, 5, 4, 7, 6);
+
+    /** The eight minimums of {@link #mins} as eight int lanes. */
+    static IntVector minsVector(MemorySegment w, long at) {
+        return (IntVector) LongVector.broadcast(LongVector.SPECIES_128, mins(w, at))
+                .reinterpretAsBytes()
+                .convertShape(VectorOperators.ZERO_EXTEND_B2I, Lanes.I, 0);
     }
 
     /** Byte {@code j} of a word from {@link #scales} or {@link #mins}. */

@@ -3,7 +3,6 @@ package dev.spindle.quant;
 import static dev.spindle.quant.Lanes.F;
 
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -82,92 +81,15 @@ final class Q4_KKernels extends KQuantKernels {
     }
 
     @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float dmin = Lanes.half(w, o + 2);
-            int xo = xOffset + b * BLOCK;
-            for (int c = 0; c < 4; c++) {
-                int sm0 = KQuantMath.scaleAndMin(w, o + 4, 2 * c);
-                int sm1 = KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1);
-                float d0 = d * (sm0 & 0xff);
-                float m0 = dmin * (sm0 >>> 8);
-                float d1 = d * (sm1 & 0xff);
-                float m1 = dmin * (sm1 >>> 8);
-                float s = 0;
-                for (int l = 0; l < 32; l++) {
-                    int q = w.get(BYTE, o + 16 + 32 * c + l) & 0xff;
-                    s += (d0 * (q & 15) - m0) * x[xo + 64 * c + l] + (d1 * (q >>> 4) - m1) * x[xo + 64 * c + 32 + l];
-                }
-                sum += s;
-            }
-        }
-        return sum;
-    }
-
-    @Override
-    public float dotVector(
-            MemorySegment w,
-            long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
-            int count,
-            float[] lanes) {
-        int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
-        float correction = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float dmin = Lanes.half(w, o + 2);
-            long scales = KQuantMath.scales(w, o + 4);
-            long mins = KQuantMath.mins(w, o + 4);
-            int xo = xOffset + b * BLOCK;
-            // The loops stay rolled: written out, the kernel exceeds C2's inlining budget, and whatever is then not
-            // inlined passes its vectors boxed on the heap.
-            for (int c = 0; c < 4; c++) {
-                // Run c: sub-block 2c in the low nibbles, 2c + 1 in the high ones, summed side by side.
-                long qs = o + 16 + 32 * c;
-                int xc = xo + 64 * c;
-                FloatVector lo = FloatVector.zero(F);
-                FloatVector hi = FloatVector.zero(F);
-                ByteVector first = Lanes.bytes16(w, qs);
-                ByteVector second = Lanes.bytes16(w, qs + 16);
-                for (int k = 0; k < 32; k += 8) {
-                    IntVector v = Lanes.unsignedPart(k < 16 ? first : second, (k >> 3) & 1);
-                    lo = Lanes.toFloats(v.and(15)).fma(FloatVector.fromArray(F, x, xc + k), lo);
-                    hi = Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4))
-                            .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
-                }
-                acc = lo.fma(FloatVector.broadcast(F, d * KQuantMath.level(scales, 2 * c)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * KQuantMath.level(scales, 2 * c + 1)), acc);
-                // The minimums come out per group of 16: dmin*m[j] * sum(x).
-                int g = sumsOffset + 16 * b + 4 * c;
-                float m0 = dmin * KQuantMath.level(mins, 2 * c);
-                float m1 = dmin * KQuantMath.level(mins, 2 * c + 1);
-                correction += m0 * sums[g];
-                correction += m0 * sums[g + 1];
-                correction += m1 * sums[g + 2];
-                correction += m1 * sums[g + 3];
-            }
-        }
-        return Lanes.sum(acc, lanes) - correction;
-    }
-
-    @Override
     float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
         return rowRounded(w, offset, a.q, token * a.cols, a.d, token * a.blocks, a.blocks, lanes)
-                - minimums(w, offset, BYTES, a, token);
+                + minimums(w, offset, a, token);
     }
 
     /**
      * The vector part of {@link #dotRounded}: the whole row in one method that C2 compiles with everything inlined
-     * (the minimums, scalar, are apart: with them the method exceeds C2's inlining budget).
+     * (the minimums, scalar, are apart: with them the method exceeds C2's inlining budget). A run of 32 bytes is one
+     * load, eight lanes of four bytes; byte {@code m} of every lane is taken in place ({@link KQuantActivations}).
      */
     private static float rowRounded(
             MemorySegment w, long offset, float[] x, int xt, float[] d, int dt, int blocks, float[] lanes) {
@@ -178,17 +100,15 @@ final class Q4_KKernels extends KQuantKernels {
             long scales = KQuantMath.scales(w, o + 4);
             FloatVector sum = FloatVector.zero(F); // exact integers (KQuantKernels)
             for (int c = 0; c < 4; c++) {
-                long qs = o + 16 + 32 * c;
+                IntVector v = Lanes.ints(w, o + 16 + 32 * c);
+                IntVector high = v.lanewise(VectorOperators.LSHR, 4);
                 int xc = xo + 64 * c;
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = FloatVector.zero(F);
-                ByteVector first = Lanes.bytes16(w, qs);
-                ByteVector second = Lanes.bytes16(w, qs + 16);
-                for (int k = 0; k < 32; k += 8) {
-                    IntVector v = Lanes.unsignedPart(k < 16 ? first : second, (k >> 3) & 1);
-                    lo = Lanes.toFloats(v.and(15)).fma(FloatVector.fromArray(F, x, xc + k), lo);
-                    hi = Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4))
-                            .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
+                for (int m = 0; m < 4; m++) {
+                    int mask = 15 << (8 * m);
+                    lo = Lanes.toFloats(v.and(mask)).fma(FloatVector.fromArray(F, x, xc + 8 * m), lo);
+                    hi = Lanes.toFloats(high.and(mask)).fma(FloatVector.fromArray(F, x, xc + 32 + 8 * m), hi);
                 }
                 sum = lo.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c)), sum);
                 sum = hi.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1)), sum);
@@ -198,32 +118,74 @@ final class Q4_KKernels extends KQuantKernels {
         return Lanes.sum(acc, lanes);
     }
 
+    /**
+     * The minimum term of a row with token {@code token}, as ggml's AVX2 kernel keeps it: four lanes, lane {@code k}
+     * taking {@code fma(-(d_x * dmin_w), pair k, lane)} per super-block ({@link #minimumPair}), summed {@code (m0 +
+     * m2) + (m1 + m3)} at the end. On the Vector API: the eight products {@code mins_j * s_j} in one multiplication,
+     * each added to its neighbour, so that lanes {@code 2k} and {@code 2k + 1} both hold pair {@code k} (a scalar
+     * loop here took a third of the product's time).
+     */
+    static float minimums(MemorySegment w, long offset, int bytesPerBlock, KQuantActivations a, int token) {
+        int dt = token * a.blocks;
+        int st = token * a.runs;
+        FloatVector m = FloatVector.zero(F);
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * bytesPerBlock;
+            float dmin = -a.d[dt + b] * Lanes.half(w, o + 2);
+            IntVector p = KQuantMath.minsVector(w, o + 4).mul(IntVector.fromArray(Lanes.I, a.sums, st + 8 * b));
+            p = p.add(p.rearrange(KQuantMath.NEIGHBOURS));
+            m = Lanes.toFloats(p).fma(FloatVector.broadcast(F, dmin), m);
+        }
+        return (m.lane(0) + m.lane(4)) + (m.lane(2) + m.lane(6));
+    }
+
+    private static float minimums(MemorySegment w, long offset, KQuantActivations a, int token) {
+        return minimums(w, offset, BYTES, a, token);
+    }
+
+    /** Scalar twin of {@link #minimums(MemorySegment, long, int, KQuantActivations, int)}. */
+    static float minimumsScalar(MemorySegment w, long offset, int bytesPerBlock, KQuantActivations a, int token) {
+        int dt = token * a.blocks;
+        int st = token * a.runs;
+        float m0 = 0;
+        float m1 = 0;
+        float m2 = 0;
+        float m3 = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * bytesPerBlock;
+            float dmin = -a.d[dt + b] * Lanes.half(w, o + 2);
+            long mins = KQuantMath.mins(w, o + 4);
+            int at = st + 8 * b;
+            m0 = Math.fma(dmin, (float) minimumPair(mins, a.sums, at, 0), m0);
+            m1 = Math.fma(dmin, (float) minimumPair(mins, a.sums, at, 1), m1);
+            m2 = Math.fma(dmin, (float) minimumPair(mins, a.sums, at, 2), m2);
+            m3 = Math.fma(dmin, (float) minimumPair(mins, a.sums, at, 3), m3);
+        }
+        return (m0 + m2) + (m1 + m3);
+    }
+
     @Override
     float dotRoundedScalar(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
-        float[] x = a.q;
-        int xt = token * a.cols;
         java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
-        float minimums = 0;
         for (int b = 0; b < a.blocks; b++) {
             long o = offset + (long) b * BYTES;
             long scales = KQuantMath.scales(w, o + 4);
-            int xo = xt + b * BLOCK;
-            float dx = a.d[token * a.blocks + b];
-            float scale = Lanes.half(w, o) * dx;
+            int xo = b * BLOCK;
+            float scale = a.d[token * a.blocks + b] * Lanes.half(w, o);
             for (int l = 0; l < Lanes.N; l++) {
                 int s = 0;
-                for (int i = l; i < BLOCK; i += Lanes.N) {
-                    // Element i = 64c + 32h + j: byte 32c + j, low nibble for h = 0, high for h = 1.
-                    int c = i / 64;
-                    int h = (i / 32) & 1;
-                    int q = (w.get(BYTE, o + 16 + 32 * c + i % 32) & 0xff) >>> (4 * h) & 15;
-                    s += KQuantMath.level(scales, i / 32) * q * (int) x[xo + i];
+                for (int k = 0; k < 8; k++) {
+                    for (int m = 0; m < 4; m++) {
+                        // Element 32k + 4l + m: sub-block k, nibble k % 2 of byte 32(k / 2) + 4l + m.
+                        int j = 4 * l + m;
+                        int q = (w.get(BYTE, o + 16 + 32 * (k / 2) + j) & 0xff) >>> (4 * (k % 2)) & 15;
+                        s += KQuantMath.level(scales, k) * q * a.quant(token, xo + 32 * k + j);
+                    }
                 }
                 lanes[l] = Math.fma((float) s, scale, lanes[l]);
             }
-            minimums += (Lanes.half(w, o + 2) * dx) * minimumSum(w, o + 4, a.sums, token * a.runs + 8 * b);
         }
-        return Lanes.sumStored(lanes) - minimums;
+        return Lanes.sumStored(lanes) + minimumsScalar(w, offset, BYTES, a, token);
     }
 
     @Override
@@ -238,14 +200,8 @@ final class Q4_KKernels extends KQuantKernels {
             float[] lanes) {
         java.util.Arrays.fill(lanes, 0, 4 * Lanes.N, 0f);
         int dt = token * a.blocks;
-        int st = token * a.runs;
         int nb = a.blocks;
-        int nr = a.runs;
         float[] d = a.d;
-        float min0 = 0;
-        float min1 = 0;
-        float min2 = 0;
-        float min3 = 0;
         for (int b = 0; b < nb; b++) {
             long o = offset + (long) b * BYTES;
             superBlockRounded4(w, o, a, token, b, lanes);
@@ -254,22 +210,17 @@ final class Q4_KKernels extends KQuantKernels {
             accumulate(lanes, SUMS + Lanes.N, dw * d[dt + nb + b], Lanes.N);
             accumulate(lanes, SUMS + 2 * Lanes.N, dw * d[dt + 2 * nb + b], 2 * Lanes.N);
             accumulate(lanes, SUMS + 3 * Lanes.N, dw * d[dt + 3 * nb + b], 3 * Lanes.N);
-            float dmin = Lanes.half(w, o + 2);
-            long mins = KQuantMath.mins(w, o + 4);
-            min0 += (dmin * d[dt + b]) * minimumSum(mins, a.sums, st + 8 * b);
-            min1 += (dmin * d[dt + nb + b]) * minimumSum(mins, a.sums, st + nr + 8 * b);
-            min2 += (dmin * d[dt + 2 * nb + b]) * minimumSum(mins, a.sums, st + 2 * nr + 8 * b);
-            min3 += (dmin * d[dt + 3 * nb + b]) * minimumSum(mins, a.sums, st + 3 * nr + 8 * b);
         }
-        out[token * outStride + outIndex] = laneSum(lanes, 0) - min0;
-        out[(token + 1) * outStride + outIndex] = laneSum(lanes, Lanes.N) - min1;
-        out[(token + 2) * outStride + outIndex] = laneSum(lanes, 2 * Lanes.N) - min2;
-        out[(token + 3) * outStride + outIndex] = laneSum(lanes, 3 * Lanes.N) - min3;
+        for (int i = 0; i < 4; i++) {
+            out[(token + i) * outStride + outIndex] = laneSum(lanes, i * Lanes.N) + minimums(w, offset, a, token + i);
+        }
     }
 
     /**
-     * The vector part of one super-block of {@link #dotRounded4}, the four tokens' accumulators in {@code lanes[8i
-     * ..]}. Each weight is multiplied by its sub-block scale once (exact: at most 63 * 15), then into all four.
+     * The vector part of one super-block of {@link #dotRounded4}, the four tokens' integer lane sums left in {@code
+     * lanes[SUMS + 8i ..]}. Each weight is multiplied by its sub-block scale once (exact: at most 63 * 15), then
+     * into all four; low and high nibbles go to separate sums, so that eight independent chains of fmas keep both
+     * FMA units busy.
      */
     private static void superBlockRounded4(
             MemorySegment w, long o, KQuantActivations a, int token, int b, float[] lanes) {
@@ -288,17 +239,15 @@ final class Q4_KKernels extends KQuantKernels {
         FloatVector o2 = FloatVector.zero(F);
         FloatVector o3 = FloatVector.zero(F);
         for (int c = 0; c < 4; c++) {
-            long qs = o + 16 + 32 * c;
+            IntVector v = Lanes.ints(w, o + 16 + 32 * c);
+            IntVector high = v.lanewise(VectorOperators.LSHR, 4);
             FloatVector scLo = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c));
             FloatVector scHi = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1));
-            ByteVector first = Lanes.bytes16(w, qs);
-            ByteVector second = Lanes.bytes16(w, qs + 16);
-            for (int k = 0; k < 32; k += 8) {
-                IntVector v = Lanes.unsignedPart(k < 16 ? first : second, (k >> 3) & 1);
-                FloatVector lo = Lanes.toFloats(v.and(15)).mul(scLo);
-                FloatVector hi =
-                        Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4)).mul(scHi);
-                int xl = 64 * c + k;
+            for (int m = 0; m < 4; m++) {
+                int mask = 15 << (8 * m);
+                FloatVector lo = Lanes.toFloats(v.and(mask)).mul(scLo);
+                FloatVector hi = Lanes.toFloats(high.and(mask)).mul(scHi);
+                int xl = 64 * c + 8 * m;
                 int xh = xl + 32;
                 e0 = lo.fma(FloatVector.fromArray(F, x, x0 + xl), e0);
                 e1 = lo.fma(FloatVector.fromArray(F, x, x1 + xl), e1);
@@ -314,46 +263,6 @@ final class Q4_KKernels extends KQuantKernels {
         e1.add(o1).intoArray(lanes, SUMS + Lanes.N);
         e2.add(o2).intoArray(lanes, SUMS + 2 * Lanes.N);
         e3.add(o3).intoArray(lanes, SUMS + 3 * Lanes.N);
-    }
-
-    @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
-        int blocks = blocks(count);
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float dmin = Lanes.half(w, o + 2);
-            long mins = KQuantMath.mins(w, o + 4);
-            for (int c = 0; c < 4; c++) {
-                int to = b * BLOCK + 64 * c;
-                for (int k = 0; k < 32; k += 8) {
-                    IntVector v = Lanes.unsignedBytes(w, o + 16 + 32 * c + k);
-                    Lanes.toFloats(v.and(15)).intoArray(row.q, to + k);
-                    Lanes.toFloats(v.lanewise(VectorOperators.LSHR, 4)).intoArray(row.q, to + 32 + k);
-                }
-                setSubBlocks(row, 8 * b + 2 * c, to, d, dmin, w, o + 4, c);
-            }
-        }
-        row.blockLength = 32;
-        row.blocks = 8 * blocks;
-        row.corrected = true;
-    }
-
-    /** Scales and minimum coefficients of sub-blocks {@code 2c} and {@code 2c + 1}, decoded block {@code sub}. */
-    static void setSubBlocks(
-            RowScratch row, int sub, int start, float d, float dmin, MemorySegment w, long scales, int c) {
-        int sm0 = KQuantMath.scaleAndMin(w, scales, 2 * c);
-        int sm1 = KQuantMath.scaleAndMin(w, scales, 2 * c + 1);
-        row.scales[sub] = d * (sm0 & 0xff);
-        row.scales[sub + 1] = d * (sm1 & 0xff);
-        row.starts[sub] = start;
-        row.starts[sub + 1] = start + 32;
-        float m0 = dmin * (sm0 >>> 8);
-        float m1 = dmin * (sm1 >>> 8);
-        row.coefficients[2 * sub] = m0;
-        row.coefficients[2 * sub + 1] = m0;
-        row.coefficients[2 * sub + 2] = m1;
-        row.coefficients[2 * sub + 3] = m1;
     }
 
     /** llama.cpp's {@code quantize_row_q4_K_ref}. */

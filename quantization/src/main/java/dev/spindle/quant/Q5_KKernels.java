@@ -85,97 +85,30 @@ final class Q5_KKernels extends KQuantKernels {
         }
     }
 
-    @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float dmin = Lanes.half(w, o + 2);
-            int xo = xOffset + b * BLOCK;
-            for (int c = 0; c < 4; c++) {
-                int sm0 = KQuantMath.scaleAndMin(w, o + 4, 2 * c);
-                int sm1 = KQuantMath.scaleAndMin(w, o + 4, 2 * c + 1);
-                float d0 = d * (sm0 & 0xff);
-                float m0 = dmin * (sm0 >>> 8);
-                float d1 = d * (sm1 & 0xff);
-                float m1 = dmin * (sm1 >>> 8);
-                float s = 0;
-                for (int l = 0; l < 32; l++) {
-                    int q = w.get(BYTE, o + 48 + 32 * c + l) & 0xff;
-                    int h = w.get(BYTE, o + 16 + l) & 0xff;
-                    int q0 = (q & 15) | (((h >>> (2 * c)) & 1) << 4);
-                    int q1 = (q >>> 4) | (((h >>> (2 * c + 1)) & 1) << 4);
-                    s += (d0 * q0 - m0) * x[xo + 64 * c + l] + (d1 * q1 - m1) * x[xo + 64 * c + 32 + l];
-                }
-                sum += s;
-            }
-        }
-        return sum;
+    /** The qh bit {@code bit} (0..7) of every byte of {@code h} moved to bit 4 of that byte (other bits unmasked). */
+    private static IntVector toBit4(IntVector h, int bit) {
+        return bit <= 4 ? h.lanewise(VectorOperators.LSHL, 4 - bit) : h.lanewise(VectorOperators.LSHR, bit - 4);
     }
 
-    /** Four low bits with the fifth from {@code highShifted} (qh bytes shifted up by 4) at bit {@code shift + 4}. */
-    private static IntVector withHighBit(IntVector low4, IntVector highShifted, int shift) {
-        return low4.or(highShifted.lanewise(VectorOperators.LSHR, shift).and(16));
-    }
-
-    @Override
-    public float dotVector(
-            MemorySegment w,
-            long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
-            int count,
-            float[] lanes) {
-        int blocks = blocks(count);
-        FloatVector acc = FloatVector.zero(F);
-        float correction = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float dmin = Lanes.half(w, o + 2);
-            long scales = KQuantMath.scales(w, o + 4);
-            long mins = KQuantMath.mins(w, o + 4);
-            int xo = xOffset + b * BLOCK;
-            // Rolled loops, as in Q4_K: C2's inlining budget.
-            for (int c = 0; c < 4; c++) {
-                long qs = o + 48 + 32 * c;
-                int xc = xo + 64 * c;
-                FloatVector lo = FloatVector.zero(F);
-                FloatVector hi = FloatVector.zero(F);
-                for (int k = 0; k < 32; k += 8) {
-                    IntVector v = Lanes.unsignedBytes(w, qs + k);
-                    IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
-                    lo = Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).fma(FloatVector.fromArray(F, x, xc + k), lo);
-                    hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
-                            .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
-                }
-                acc = lo.fma(FloatVector.broadcast(F, d * KQuantMath.level(scales, 2 * c)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * KQuantMath.level(scales, 2 * c + 1)), acc);
-                int g = sumsOffset + 16 * b + 4 * c;
-                float m0 = dmin * KQuantMath.level(mins, 2 * c);
-                float m1 = dmin * KQuantMath.level(mins, 2 * c + 1);
-                correction += m0 * sums[g];
-                correction += m0 * sums[g + 1];
-                correction += m1 * sums[g + 2];
-                correction += m1 * sums[g + 3];
-            }
-        }
-        return Lanes.sum(acc, lanes) - correction;
+    /**
+     * Run {@code c}'s five-bit quants, sub-block {@code 2c + half}, one per byte of the eight lanes: the nibble
+     * {@code half} of {@code v}'s bytes, with bit {@code 2c + half} of the qh bytes {@code h} above it.
+     */
+    private static IntVector quants(IntVector v, IntVector h, int c, int half) {
+        IntVector low = half == 0 ? v : v.lanewise(VectorOperators.LSHR, 4);
+        return low.and(0x0f0f0f0f).or(toBit4(h, 2 * c + half).and(0x10101010));
     }
 
     @Override
     float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
         return rowRounded(w, offset, a.q, token * a.cols, a.d, token * a.blocks, a.blocks, lanes)
-                - minimums(w, offset, BYTES, a, token);
+                + minimums(w, offset, a, token);
     }
 
     /**
      * The vector part of {@link #dotRounded}: the whole row in one method that C2 compiles with everything inlined
-     * (the minimums, scalar, are apart: with them the method exceeds C2's inlining budget).
+     * (the minimums, scalar, are apart). Runs of 32 bytes are loaded whole, as in Q4_K; the 32 qh bytes once per
+     * super-block.
      */
     private static float rowRounded(
             MemorySegment w, long offset, float[] x, int xt, float[] d, int dt, int blocks, float[] lanes) {
@@ -184,19 +117,19 @@ final class Q5_KKernels extends KQuantKernels {
             long o = offset + (long) b * BYTES;
             int xo = xt + b * BLOCK;
             long scales = KQuantMath.scales(w, o + 4);
+            IntVector h = Lanes.ints(w, o + 16);
             FloatVector sum = FloatVector.zero(F); // exact integers (KQuantKernels)
             for (int c = 0; c < 4; c++) {
-                long qs = o + 48 + 32 * c;
+                IntVector v = Lanes.ints(w, o + 48 + 32 * c);
+                IntVector low = quants(v, h, c, 0);
+                IntVector high = quants(v, h, c, 1);
                 int xc = xo + 64 * c;
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = FloatVector.zero(F);
-                // Eight bytes per load: the fewest segment loads in the method, for C2's inlining budget.
-                for (int k = 0; k < 32; k += 8) {
-                    IntVector v = Lanes.unsignedBytes(w, qs + k);
-                    IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
-                    lo = Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).fma(FloatVector.fromArray(F, x, xc + k), lo);
-                    hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
-                            .fma(FloatVector.fromArray(F, x, xc + 32 + k), hi);
+                for (int m = 0; m < 4; m++) {
+                    int mask = 31 << (8 * m);
+                    lo = Lanes.toFloats(low.and(mask)).fma(FloatVector.fromArray(F, x, xc + 8 * m), lo);
+                    hi = Lanes.toFloats(high.and(mask)).fma(FloatVector.fromArray(F, x, xc + 32 + 8 * m), hi);
                 }
                 sum = lo.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c)), sum);
                 sum = hi.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1)), sum);
@@ -206,34 +139,68 @@ final class Q5_KKernels extends KQuantKernels {
         return Lanes.sum(acc, lanes);
     }
 
+    /**
+     * The minimum term of a row with token {@code token}, as ggml's AVX2 kernel keeps it: one float, {@code m =
+     * fma(-(d_x * dmin_w), sum_j mins_j * s_j, m)} per super-block.
+     */
+    private static float minimums(MemorySegment w, long offset, KQuantActivations a, int token) {
+        int dt = token * a.blocks;
+        int st = token * a.runs;
+        float m = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float dmin = -a.d[dt + b] * Lanes.half(w, o + 2);
+            // An integer: exact in any order.
+            int sum = KQuantMath.minsVector(w, o + 4)
+                    .mul(IntVector.fromArray(Lanes.I, a.sums, st + 8 * b))
+                    .reduceLanes(VectorOperators.ADD);
+            m = Math.fma(dmin, (float) sum, m);
+        }
+        return m;
+    }
+
+    /** Scalar twin of {@link #minimums}. */
+    private static float minimumsScalar(MemorySegment w, long offset, KQuantActivations a, int token) {
+        int dt = token * a.blocks;
+        int st = token * a.runs;
+        float m = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            float dmin = -a.d[dt + b] * Lanes.half(w, o + 2);
+            long mins = KQuantMath.mins(w, o + 4);
+            int at = st + 8 * b;
+            int sum = 0;
+            for (int k = 0; k < 4; k++) {
+                sum += minimumPair(mins, a.sums, at, k);
+            }
+            m = Math.fma(dmin, (float) sum, m);
+        }
+        return m;
+    }
+
     @Override
     float dotRoundedScalar(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
-        float[] x = a.q;
-        int xt = token * a.cols;
         java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
-        float minimums = 0;
         for (int b = 0; b < a.blocks; b++) {
             long o = offset + (long) b * BYTES;
             long scales = KQuantMath.scales(w, o + 4);
-            int xo = xt + b * BLOCK;
-            float dx = a.d[token * a.blocks + b];
-            float scale = Lanes.half(w, o) * dx;
+            int xo = b * BLOCK;
+            float scale = a.d[token * a.blocks + b] * Lanes.half(w, o);
             for (int l = 0; l < Lanes.N; l++) {
                 int s = 0;
-                for (int i = l; i < BLOCK; i += Lanes.N) {
-                    // Element i = 64c + 32h + j: nibble h of byte 32c + j, fifth bit 2c + h of qh[j].
-                    int c = i / 64;
-                    int h = (i / 32) & 1;
-                    int j = i % 32;
-                    int low = (w.get(BYTE, o + 48 + 32 * c + j) & 0xff) >>> (4 * h) & 15;
-                    int fifth = (w.get(BYTE, o + 16 + j) & 0xff) >>> (2 * c + h) & 1;
-                    s += KQuantMath.level(scales, i / 32) * (low | fifth << 4) * (int) x[xo + i];
+                for (int k = 0; k < 8; k++) {
+                    for (int m = 0; m < 4; m++) {
+                        // Element 32k + 4l + m: nibble k % 2 of byte 32(k / 2) + j, fifth bit k of qh[j].
+                        int j = 4 * l + m;
+                        int low = (w.get(BYTE, o + 48 + 32 * (k / 2) + j) & 0xff) >>> (4 * (k % 2)) & 15;
+                        int fifth = (w.get(BYTE, o + 16 + j) & 0xff) >>> k & 1;
+                        s += KQuantMath.level(scales, k) * (low | fifth << 4) * a.quant(token, xo + 32 * k + j);
+                    }
                 }
                 lanes[l] = Math.fma((float) s, scale, lanes[l]);
             }
-            minimums += (Lanes.half(w, o + 2) * dx) * minimumSum(w, o + 4, a.sums, token * a.runs + 8 * b);
         }
-        return Lanes.sumStored(lanes) - minimums;
+        return Lanes.sumStored(lanes) + minimumsScalar(w, offset, a, token);
     }
 
     @Override
@@ -248,14 +215,8 @@ final class Q5_KKernels extends KQuantKernels {
             float[] lanes) {
         java.util.Arrays.fill(lanes, 0, 4 * Lanes.N, 0f);
         int dt = token * a.blocks;
-        int st = token * a.runs;
         int nb = a.blocks;
-        int nr = a.runs;
         float[] d = a.d;
-        float min0 = 0;
-        float min1 = 0;
-        float min2 = 0;
-        float min3 = 0;
         for (int b = 0; b < nb; b++) {
             long o = offset + (long) b * BYTES;
             superBlockRounded4(w, o, a, token, b, lanes);
@@ -264,22 +225,16 @@ final class Q5_KKernels extends KQuantKernels {
             accumulate(lanes, SUMS + Lanes.N, dw * d[dt + nb + b], Lanes.N);
             accumulate(lanes, SUMS + 2 * Lanes.N, dw * d[dt + 2 * nb + b], 2 * Lanes.N);
             accumulate(lanes, SUMS + 3 * Lanes.N, dw * d[dt + 3 * nb + b], 3 * Lanes.N);
-            float dmin = Lanes.half(w, o + 2);
-            long mins = KQuantMath.mins(w, o + 4);
-            min0 += (dmin * d[dt + b]) * minimumSum(mins, a.sums, st + 8 * b);
-            min1 += (dmin * d[dt + nb + b]) * minimumSum(mins, a.sums, st + nr + 8 * b);
-            min2 += (dmin * d[dt + 2 * nb + b]) * minimumSum(mins, a.sums, st + 2 * nr + 8 * b);
-            min3 += (dmin * d[dt + 3 * nb + b]) * minimumSum(mins, a.sums, st + 3 * nr + 8 * b);
         }
-        out[token * outStride + outIndex] = laneSum(lanes, 0) - min0;
-        out[(token + 1) * outStride + outIndex] = laneSum(lanes, Lanes.N) - min1;
-        out[(token + 2) * outStride + outIndex] = laneSum(lanes, 2 * Lanes.N) - min2;
-        out[(token + 3) * outStride + outIndex] = laneSum(lanes, 3 * Lanes.N) - min3;
+        for (int i = 0; i < 4; i++) {
+            out[(token + i) * outStride + outIndex] = laneSum(lanes, i * Lanes.N) + minimums(w, offset, a, token + i);
+        }
     }
 
     /**
-     * The vector part of one super-block of {@link #dotRounded4}, the four tokens' accumulators in {@code lanes[8i
-     * ..]}. Each weight is multiplied by its sub-block scale once (exact: at most 63 * 31), then into all four.
+     * The vector part of one super-block of {@link #dotRounded4}, the four tokens' integer lane sums left in {@code
+     * lanes[SUMS + 8i ..]}. Each weight is multiplied by its sub-block scale once (exact: at most 63 * 31), then
+     * into all four.
      */
     private static void superBlockRounded4(
             MemorySegment w, long o, KQuantActivations a, int token, int b, float[] lanes) {
@@ -289,6 +244,7 @@ final class Q5_KKernels extends KQuantKernels {
         int x2 = x1 + a.cols;
         int x3 = x2 + a.cols;
         long scales = KQuantMath.scales(w, o + 4);
+        IntVector h = Lanes.ints(w, o + 16);
         FloatVector e0 = FloatVector.zero(F);
         FloatVector e1 = FloatVector.zero(F);
         FloatVector e2 = FloatVector.zero(F);
@@ -298,18 +254,16 @@ final class Q5_KKernels extends KQuantKernels {
         FloatVector o2 = FloatVector.zero(F);
         FloatVector o3 = FloatVector.zero(F);
         for (int c = 0; c < 4; c++) {
-            long qs = o + 48 + 32 * c;
+            IntVector v = Lanes.ints(w, o + 48 + 32 * c);
+            IntVector low = quants(v, h, c, 0);
+            IntVector high = quants(v, h, c, 1);
             FloatVector scLo = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c));
             FloatVector scHi = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1));
-            // Eight bytes per load: the fewest segment loads in the method, for C2's inlining budget.
-            for (int k = 0; k < 32; k += 8) {
-                IntVector v = Lanes.unsignedBytes(w, qs + k);
-                IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
-                FloatVector lo =
-                        Lanes.toFloats(withHighBit(v.and(15), h, 2 * c)).mul(scLo);
-                FloatVector hi = Lanes.toFloats(withHighBit(v.lanewise(VectorOperators.LSHR, 4), h, 2 * c + 1))
-                        .mul(scHi);
-                int xl = 64 * c + k;
+            for (int m = 0; m < 4; m++) {
+                int mask = 31 << (8 * m);
+                FloatVector lo = Lanes.toFloats(low.and(mask)).mul(scLo);
+                FloatVector hi = Lanes.toFloats(high.and(mask)).mul(scHi);
+                int xl = 64 * c + 8 * m;
                 int xh = xl + 32;
                 e0 = lo.fma(FloatVector.fromArray(F, x, x0 + xl), e0);
                 e1 = lo.fma(FloatVector.fromArray(F, x, x1 + xl), e1);
@@ -325,34 +279,6 @@ final class Q5_KKernels extends KQuantKernels {
         e1.add(o1).intoArray(lanes, SUMS + Lanes.N);
         e2.add(o2).intoArray(lanes, SUMS + 2 * Lanes.N);
         e3.add(o3).intoArray(lanes, SUMS + 3 * Lanes.N);
-    }
-
-    @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
-        int blocks = blocks(count);
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o);
-            float dmin = Lanes.half(w, o + 2);
-            long mins = KQuantMath.mins(w, o + 4);
-            for (int c = 0; c < 4; c++) {
-                int to = b * BLOCK + 64 * c;
-                for (int k = 0; k < 32; k += 8) {
-                    IntVector v = Lanes.unsignedBytes(w, o + 48 + 32 * c + k);
-                    IntVector h = Lanes.unsignedBytes(w, o + 16 + k).lanewise(VectorOperators.LSHL, 4);
-                    IntVector q0 =
-                            v.and(15).or(h.lanewise(VectorOperators.LSHR, 2 * c).and(16));
-                    IntVector q1 = v.lanewise(VectorOperators.LSHR, 4)
-                            .or(h.lanewise(VectorOperators.LSHR, 2 * c + 1).and(16));
-                    Lanes.toFloats(q0).intoArray(row.q, to + k);
-                    Lanes.toFloats(q1).intoArray(row.q, to + 32 + k);
-                }
-                Q4_KKernels.setSubBlocks(row, 8 * b + 2 * c, to, d, dmin, w, o + 4, c);
-            }
-        }
-        row.blockLength = 32;
-        row.blocks = 8 * blocks;
-        row.corrected = true;
     }
 
     /** llama.cpp's {@code quantize_row_q5_K_ref}. */

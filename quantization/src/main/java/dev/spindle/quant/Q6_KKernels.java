@@ -3,10 +3,11 @@ package dev.spindle.quant;
 import static dev.spindle.quant.Lanes.F;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q6_K: super-blocks of 256 weights in sixteen sub-blocks of 16, {@code w = d*sc[j] * (q - 32)} with 6-bit {@code q}
@@ -29,9 +30,6 @@ final class Q6_KKernels extends KQuantKernels {
 
     static final int BLOCK = 256;
     static final int BYTES = 210;
-
-    private static final ValueLayout.OfLong LE_LONG =
-            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     Q6_KKernels() {
         super(GgmlType.Q6_K);
@@ -101,30 +99,6 @@ final class Q6_KKernels extends KQuantKernels {
         }
     }
 
-    @Override
-    public float dotScalar(MemorySegment w, long offset, float[] x, int xOffset, int count) {
-        int blocks = blocks(count);
-        float sum = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o + 208);
-            int xo = xOffset + b * BLOCK;
-            for (int n = 0; n < 2; n++) {
-                for (int t = 0; t < 4; t++) {
-                    for (int half = 0; half < 2; half++) {
-                        int j = 8 * n + 2 * t + half;
-                        float s = 0;
-                        for (int l = 16 * half; l < 16 * half + 16; l++) {
-                            s += (quant(w, o, n, t, l) - 32) * x[xo + 128 * n + 32 * t + l];
-                        }
-                        sum += d * w.get(BYTE, o + 192 + j) * s;
-                    }
-                }
-            }
-        }
-        return sum;
-    }
-
     // The four quants of a position: low bits from ql run a (t = 0, 2) or c (t = 1, 3), high bits from h.
     private static IntVector quant0(IntVector a, IntVector h) {
         return a.and(15).or(h.lanewise(VectorOperators.LSHL, 4).and(48));
@@ -143,166 +117,105 @@ final class Q6_KKernels extends KQuantKernels {
                 .or(h.lanewise(VectorOperators.LSHR, 2).and(48));
     }
 
-    @Override
-    public float dotVector(
-            MemorySegment w,
-            long offset,
-            float[] x,
-            int xOffset,
-            float[] sums,
-            int sumsOffset,
-            int count,
-            float[] lanes) {
-        int blocks = blocks(count);
-        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
-        float correction = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            superBlock(w, o, x, xOffset + b * BLOCK, lanes);
-            // The -32 of every weight comes out per sub-block: sub-block j is exactly activation group j.
-            float d = Lanes.half(w, o + 208);
-            int g = sumsOffset + 16 * b;
-            for (int j = 0; j < 16; j++) {
-                correction += 32 * (d * w.get(BYTE, o + 192 + j)) * sums[g + j];
-            }
+    /** Lanes 0..3 take scale {@code 2t} of eight, lanes 4..7 scale {@code 2t + 1}: the two sub-blocks of run t. */
+    private static final VectorShuffle<Float>[] PAIRS = pairs();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] pairs() {
+        VectorShuffle<Float>[] pairs = new VectorShuffle[4];
+        for (int t = 0; t < 4; t++) {
+            pairs[t] =
+                    VectorShuffle.fromValues(F, 2 * t, 2 * t, 2 * t, 2 * t, 2 * t + 1, 2 * t + 1, 2 * t + 1, 2 * t + 1);
         }
-        return Lanes.sumStored(lanes) - correction;
+        return pairs;
     }
 
     /**
-     * The vector part of one super-block, added to the accumulator kept in {@code lanes}. A method of its own, too
-     * large for C2 to inline into {@link #dotVector}: a kernel over a whole row in one method exceeds C2's inlining
-     * budget, and whatever it then fails to inline passes its vectors boxed on the heap. The accumulator crosses
-     * the call through memory, exactly, so the order of operations is that of one long loop.
+     * Run {@code t} of a half's six-bit quants (unsigned, {@code q + 32}), one per byte of the eight lanes: the low
+     * bits from the words {@code a} ({@code ql[0..32)}: t = 0 low nibbles, t = 2 high) or {@code c} ({@code
+     * ql[32..64)}: t = 1, 3), bits {@code 2t, 2t + 1} of the qh words {@code h} above them.
      */
-    private static void superBlock(MemorySegment w, long o, float[] x, int xo, float[] lanes) {
-        float d = Lanes.half(w, o + 208);
-        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
-        for (int n = 0; n < 2; n++) {
-            long ql = o + 64 * n;
-            long qh = o + 128 + 32 * n;
-            int xn = xo + 128 * n;
-            for (int half = 0; half < 2; half++) {
-                // Sub-blocks 8n + half + 2t for t = 0..3, each of 16: two steps of 8 lanes.
-                FloatVector s0 = FloatVector.zero(F);
-                FloatVector s1 = FloatVector.zero(F);
-                FloatVector s2 = FloatVector.zero(F);
-                FloatVector s3 = FloatVector.zero(F);
-                for (int k = 16 * half; k < 16 * half + 16; k += 8) {
-                    IntVector a = Lanes.unsignedBytes(w, ql + k);
-                    IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
-                    IntVector h = Lanes.unsignedBytes(w, qh + k);
-                    s0 = Lanes.toFloats(quant0(a, h)).fma(FloatVector.fromArray(F, x, xn + k), s0);
-                    s1 = Lanes.toFloats(quant1(c, h)).fma(FloatVector.fromArray(F, x, xn + 32 + k), s1);
-                    s2 = Lanes.toFloats(quant2(a, h)).fma(FloatVector.fromArray(F, x, xn + 64 + k), s2);
-                    s3 = Lanes.toFloats(quant3(c, h)).fma(FloatVector.fromArray(F, x, xn + 96 + k), s3);
-                }
-                long sc = o + 192 + 8 * n + half;
-                acc = s0.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc)), acc);
-                acc = s1.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 2)), acc);
-                acc = s2.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 4)), acc);
-                acc = s3.fma(FloatVector.broadcast(F, d * w.get(BYTE, sc + 6)), acc);
-            }
-        }
-        acc.intoArray(lanes, 0);
+    private static IntVector quants(IntVector a, IntVector c, IntVector h, int t) {
+        IntVector ql = (t & 1) == 0 ? a : c;
+        IntVector low = t < 2 ? ql : ql.lanewise(VectorOperators.LSHR, 4);
+        int shift = 4 - 2 * t; // bits 2t, 2t + 1 of each byte to bits 4, 5
+        IntVector high =
+                shift >= 0 ? h.lanewise(VectorOperators.LSHL, shift) : h.lanewise(VectorOperators.LSHR, -shift);
+        return low.and(0x0f0f0f0f).or(high.and(0x30303030));
+    }
+
+    /** The sixteen signed sub-block scales at {@code o + 192}, eight ({@code part} 0 or 1) as floats. */
+    private static FloatVector scales(ByteVector scales, int part) {
+        return Lanes.toFloats((IntVector) scales.convertShape(VectorOperators.B2I, Lanes.I, part));
     }
 
     @Override
     float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
-        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
-        int xt = token * a.cols;
-        int dt = token * a.blocks;
-        int st = token * 16 * a.blocks;
-        float offsets = 0;
-        for (int b = 0; b < a.blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float scale = Lanes.half(w, o + 208) * a.d[dt + b];
-            superBlockRounded(w, o, a.q, xt + b * BLOCK, scale, lanes);
-            offsets += (32 * scale) * offsetSum(w, o, a.sums16, st + 16 * b);
-        }
-        return Lanes.sumStored(lanes) - offsets;
+        return rowRounded(w, offset, a.q, a.offsets, token * a.cols, a.d, token * a.blocks, a.blocks, lanes);
     }
 
     /**
-     * One super-block of {@link #dotRounded} (the structure of {@link #superBlock}, which fits C2's inlining
-     * budget): per lane the integer sums {@code E} over the sub-blocks with {@code t} even and {@code O} with
-     * {@code t} odd of {@code sc * q * q_x}, with {@code q} the unsigned quant (0..63): each below 2^24, so exact in
-     * any order; then {@code acc = fma(E + O, scale, acc)} in {@code lanes}. The -32 of the quants is taken apart,
-     * per super-block ({@link #offsetSum}).
+     * The whole row in one method that C2 compiles with everything inlined. Per run of 32, the lanes start from the
+     * activations' offsets ({@code -32} times the sum of each lane's quants), so that they end with the sums over
+     * the signed quants {@code q - 32} without a subtraction per weight; then the run's two sub-block scales.
      */
-    private static void superBlockRounded(MemorySegment w, long o, float[] x, int xo, float scale, float[] lanes) {
-        FloatVector even = FloatVector.zero(F);
-        FloatVector odd = FloatVector.zero(F);
-        for (int n = 0; n < 2; n++) {
-            long ql = o + 64 * n;
-            long qh = o + 128 + 32 * n;
-            int xn = xo + 128 * n;
-            for (int half = 0; half < 2; half++) {
-                FloatVector s0 = FloatVector.zero(F);
-                FloatVector s1 = FloatVector.zero(F);
-                FloatVector s2 = FloatVector.zero(F);
-                FloatVector s3 = FloatVector.zero(F);
-                for (int k = 16 * half; k < 16 * half + 16; k += 8) {
-                    IntVector a = Lanes.unsignedBytes(w, ql + k);
-                    IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
-                    IntVector h = Lanes.unsignedBytes(w, qh + k);
-                    s0 = Lanes.toFloats(quant0(a, h)).fma(FloatVector.fromArray(F, x, xn + k), s0);
-                    s1 = Lanes.toFloats(quant1(c, h)).fma(FloatVector.fromArray(F, x, xn + 32 + k), s1);
-                    s2 = Lanes.toFloats(quant2(a, h)).fma(FloatVector.fromArray(F, x, xn + 64 + k), s2);
-                    s3 = Lanes.toFloats(quant3(c, h)).fma(FloatVector.fromArray(F, x, xn + 96 + k), s3);
+    private static float rowRounded(
+            MemorySegment w,
+            long offset,
+            float[] x,
+            float[] offsets,
+            int xt,
+            float[] d,
+            int dt,
+            int blocks,
+            float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            long o = offset + (long) b * BYTES;
+            int xo = xt + b * BLOCK;
+            ByteVector sc = Lanes.bytes16(w, o + 192);
+            FloatVector sum = FloatVector.zero(F); // exact integers (KQuantKernels)
+            for (int n = 0; n < 2; n++) {
+                IntVector a = Lanes.ints(w, o + 64 * n);
+                IntVector c = Lanes.ints(w, o + 64 * n + 32);
+                IntVector h = Lanes.ints(w, o + 128 + 32 * n);
+                FloatVector half = scales(sc, n);
+                for (int t = 0; t < 4; t++) {
+                    IntVector u = quants(a, c, h, t);
+                    int xr = xo + 128 * n + 32 * t;
+                    FloatVector s = FloatVector.fromArray(F, offsets, xr >> 2);
+                    for (int m = 0; m < 4; m++) {
+                        s = Lanes.toFloats(u.and(63 << (8 * m))).fma(FloatVector.fromArray(F, x, xr + 8 * m), s);
+                    }
+                    sum = s.fma(half.rearrange(PAIRS[t]), sum);
                 }
-                long sc = o + 192 + 8 * n + half;
-                even = s0.fma(FloatVector.broadcast(F, w.get(BYTE, sc)), even);
-                odd = s1.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 2)), odd);
-                even = s2.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 4)), even);
-                odd = s3.fma(FloatVector.broadcast(F, w.get(BYTE, sc + 6)), odd);
             }
+            acc = sum.fma(FloatVector.broadcast(F, d[dt + b] * Lanes.half(w, o + 208)), acc);
         }
-        FloatVector acc = FloatVector.fromArray(F, lanes, 0);
-        even.add(odd).fma(FloatVector.broadcast(F, scale), acc).intoArray(lanes, 0);
-    }
-
-    /** {@code sum_j sc_j * sums[at + j]}: the sub-block scales times the sums of the activation quants over each. */
-    private static int offsetSum(MemorySegment w, long o, int[] sums, int at) {
-        int s = 0;
-        for (int j = 0; j < 16; j++) {
-            s += w.get(BYTE, o + 192 + j) * sums[at + j];
-        }
-        return s;
-    }
-
-    /** Signed byte {@code j} of eight scales read as one little-endian word. */
-    private static int scale(long scales, int j) {
-        return (byte) (scales >>> (8 * j));
+        return Lanes.sum(acc, lanes);
     }
 
     @Override
     float dotRoundedScalar(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
-        float[] x = a.q;
         java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
-        float offsets = 0;
         for (int b = 0; b < a.blocks; b++) {
             long o = offset + (long) b * BYTES;
-            int xo = token * a.cols + b * BLOCK;
-            float scale = Lanes.half(w, o + 208) * a.d[token * a.blocks + b];
+            int xo = b * BLOCK;
+            float scale = a.d[token * a.blocks + b] * Lanes.half(w, o + 208);
             for (int l = 0; l < Lanes.N; l++) {
-                int even = 0;
-                int odd = 0;
-                for (int i = l; i < BLOCK; i += Lanes.N) {
-                    // Element i = 128n + 32t + j, in sub-block i / 16; its unsigned quant, 0..63.
-                    int t = (i / 32) & 3;
-                    int v = w.get(BYTE, o + 192 + i / 16) * quant(w, o, i / 128, t, i % 32) * (int) x[xo + i];
-                    if ((t & 1) == 0) {
-                        even += v;
-                    } else {
-                        odd += v;
+                int s = 0;
+                for (int k = 0; k < 8; k++) {
+                    for (int m = 0; m < 4; m++) {
+                        // Element i = 32k + 4l + m = 128n + 32t + j, in sub-block i / 16; its quant less 32.
+                        int i = 32 * k + 4 * l + m;
+                        int q = quant(w, o, i / 128, (i / 32) & 3, i % 32) - 32;
+                        s += w.get(BYTE, o + 192 + i / 16) * q * a.quant(token, xo + i);
                     }
                 }
-                lanes[l] = Math.fma((float) even + (float) odd, scale, lanes[l]);
+                lanes[l] = Math.fma((float) s, scale, lanes[l]);
             }
-            offsets += (32 * scale) * offsetSum(w, o, a.sums16, (token * a.blocks + b) * 16);
         }
-        return Lanes.sumStored(lanes) - offsets;
+        return Lanes.sumStored(lanes);
     }
 
     @Override
@@ -319,35 +232,20 @@ final class Q6_KKernels extends KQuantKernels {
         int dt = token * a.blocks;
         int nb = a.blocks;
         float[] d = a.d;
-        int[] sums = a.sums16;
-        int st = dt * 16;
-        float offsets0 = 0;
-        float offsets1 = 0;
-        float offsets2 = 0;
-        float offsets3 = 0;
         for (int b = 0; b < nb; b++) {
             long o = offset + (long) b * BYTES;
             for (int quarter = 0; quarter < 4; quarter++) {
-                quarterRounded4(w, o, quarter, a, token, b, lanes);
+                quarterRounded4(w, o, quarter >> 1, 2 * (quarter & 1), a, token, b, lanes);
             }
             float dw = Lanes.half(w, o + 208);
-            float scale0 = dw * d[dt + b];
-            float scale1 = dw * d[dt + nb + b];
-            float scale2 = dw * d[dt + 2 * nb + b];
-            float scale3 = dw * d[dt + 3 * nb + b];
-            accumulateEvenOdd(lanes, SUMS, scale0, 0);
-            accumulateEvenOdd(lanes, SUMS + 2 * Lanes.N, scale1, Lanes.N);
-            accumulateEvenOdd(lanes, SUMS + 4 * Lanes.N, scale2, 2 * Lanes.N);
-            accumulateEvenOdd(lanes, SUMS + 6 * Lanes.N, scale3, 3 * Lanes.N);
-            offsets0 += (32 * scale0) * offsetSum(w, o, sums, st + 16 * b);
-            offsets1 += (32 * scale1) * offsetSum(w, o, sums, st + 16 * (nb + b));
-            offsets2 += (32 * scale2) * offsetSum(w, o, sums, st + 16 * (2 * nb + b));
-            offsets3 += (32 * scale3) * offsetSum(w, o, sums, st + 16 * (3 * nb + b));
+            accumulateEvenOdd(lanes, SUMS, d[dt + b] * dw, 0);
+            accumulateEvenOdd(lanes, SUMS + 2 * Lanes.N, d[dt + nb + b] * dw, Lanes.N);
+            accumulateEvenOdd(lanes, SUMS + 4 * Lanes.N, d[dt + 2 * nb + b] * dw, 2 * Lanes.N);
+            accumulateEvenOdd(lanes, SUMS + 6 * Lanes.N, d[dt + 3 * nb + b] * dw, 3 * Lanes.N);
         }
-        out[token * outStride + outIndex] = laneSum(lanes, 0) - offsets0;
-        out[(token + 1) * outStride + outIndex] = laneSum(lanes, Lanes.N) - offsets1;
-        out[(token + 2) * outStride + outIndex] = laneSum(lanes, 2 * Lanes.N) - offsets2;
-        out[(token + 3) * outStride + outIndex] = laneSum(lanes, 3 * Lanes.N) - offsets3;
+        for (int i = 0; i < 4; i++) {
+            out[(token + i) * outStride + outIndex] = laneSum(lanes, i * Lanes.N);
+        }
     }
 
     /** {@code lanes[accAt ..] = fma(even + odd, scale, lanes[accAt ..])}, even and odd at {@code sumAt}. */
@@ -359,26 +257,39 @@ final class Q6_KKernels extends KQuantKernels {
     }
 
     /**
-     * Quarter {@code 2n + half} of a super-block of {@link #dotRounded4}: each unsigned quant times its sub-block
-     * scale once (exact, at most 63 * 128), then into all four tokens; token i's even and odd sums ({@link
-     * #superBlockRounded}) stored (first quarter) or added at {@code lanes[SUMS + 16i ..]} and {@code [.. + 8]}.
+     * Runs {@code t} and {@code t + 1} ({@code t} 0 or 2) of half {@code n} of a super-block of {@link
+     * #dotRounded4}: each signed quant times its sub-block scale once (exact, at most 32 * 128), then into all four
+     * tokens; token i's sums over the even and the odd run (two independent chains per token) stored (first call)
+     * or added at {@code lanes[SUMS + 16i ..]} and {@code [.. + 8]}. Exact integers: their sum is the token's
+     * integer lane sum. A quarter of a super-block per call, and shift counts instead of {@link #quants}' choices:
+     * half a super-block in one method exceeds C2's inlining budget.
      */
     private static void quarterRounded4(
-            MemorySegment w, long o, int quarter, KQuantActivations a, int token, int b, float[] lanes) {
-        int n = quarter >> 1;
-        int half = quarter & 1;
-        long ql = o + 64 * n;
-        long qh = o + 128 + 32 * n;
+            MemorySegment w, long o, int n, int t, KQuantActivations a, int token, int b, float[] lanes) {
         float[] x = a.q;
-        int x0 = token * a.cols + b * BLOCK + 128 * n;
+        int x0 = token * a.cols + b * BLOCK + 128 * n + 32 * t;
         int x1 = x0 + a.cols;
         int x2 = x1 + a.cols;
         int x3 = x2 + a.cols;
-        long scales = w.get(LE_LONG, o + 192 + 8 * n);
-        FloatVector sc0 = FloatVector.broadcast(F, scale(scales, half));
-        FloatVector sc1 = FloatVector.broadcast(F, scale(scales, half + 2));
-        FloatVector sc2 = FloatVector.broadcast(F, scale(scales, half + 4));
-        FloatVector sc3 = FloatVector.broadcast(F, scale(scales, half + 6));
+        IntVector hv = Lanes.ints(w, o + 128 + 32 * n);
+        // Runs t (low bits from ql[0..32)) and t + 1 (from ql[32..64)): low nibbles for t = 0, high for t = 2.
+        IntVector ue = Lanes.ints(w, o + 64 * n)
+                .lanewise(VectorOperators.LSHR, 2 * t)
+                .and(0x0f0f0f0f)
+                .or(hv.lanewise(VectorOperators.LSHR, 2 * t)
+                        .lanewise(VectorOperators.LSHL, 4)
+                        .and(0x30303030));
+        IntVector uo = Lanes.ints(w, o + 64 * n + 32)
+                .lanewise(VectorOperators.LSHR, 2 * t)
+                .and(0x0f0f0f0f)
+                .or(hv.lanewise(VectorOperators.LSHR, 2 * t + 2)
+                        .lanewise(VectorOperators.LSHL, 4)
+                        .and(0x30303030));
+        FloatVector half =
+                Lanes.toFloats((IntVector) ByteVector.fromMemorySegment(Lanes.B64, w, o + 192 + 8 * n, Lanes.LE)
+                        .convertShape(VectorOperators.B2I, Lanes.I, 0));
+        FloatVector se = half.rearrange(PAIRS[t]);
+        FloatVector so = half.rearrange(PAIRS[t + 1]);
         FloatVector e0 = FloatVector.zero(F);
         FloatVector e1 = FloatVector.zero(F);
         FloatVector e2 = FloatVector.zero(F);
@@ -387,32 +298,23 @@ final class Q6_KKernels extends KQuantKernels {
         FloatVector o1 = FloatVector.zero(F);
         FloatVector o2 = FloatVector.zero(F);
         FloatVector o3 = FloatVector.zero(F);
-        for (int k = 16 * half; k < 16 * half + 16; k += 8) {
-            IntVector av = Lanes.unsignedBytes(w, ql + k);
-            IntVector cv = Lanes.unsignedBytes(w, ql + 32 + k);
-            IntVector hv = Lanes.unsignedBytes(w, qh + k);
-            FloatVector q0 = Lanes.toFloats(quant0(av, hv)).mul(sc0);
-            FloatVector q1 = Lanes.toFloats(quant1(cv, hv)).mul(sc1);
-            FloatVector q2 = Lanes.toFloats(quant2(av, hv)).mul(sc2);
-            FloatVector q3 = Lanes.toFloats(quant3(cv, hv)).mul(sc3);
-            e0 = q0.fma(FloatVector.fromArray(F, x, x0 + k), e0);
-            e1 = q0.fma(FloatVector.fromArray(F, x, x1 + k), e1);
-            e2 = q0.fma(FloatVector.fromArray(F, x, x2 + k), e2);
-            e3 = q0.fma(FloatVector.fromArray(F, x, x3 + k), e3);
-            o0 = q1.fma(FloatVector.fromArray(F, x, x0 + k + 32), o0);
-            o1 = q1.fma(FloatVector.fromArray(F, x, x1 + k + 32), o1);
-            o2 = q1.fma(FloatVector.fromArray(F, x, x2 + k + 32), o2);
-            o3 = q1.fma(FloatVector.fromArray(F, x, x3 + k + 32), o3);
-            e0 = q2.fma(FloatVector.fromArray(F, x, x0 + k + 64), e0);
-            e1 = q2.fma(FloatVector.fromArray(F, x, x1 + k + 64), e1);
-            e2 = q2.fma(FloatVector.fromArray(F, x, x2 + k + 64), e2);
-            e3 = q2.fma(FloatVector.fromArray(F, x, x3 + k + 64), e3);
-            o0 = q3.fma(FloatVector.fromArray(F, x, x0 + k + 96), o0);
-            o1 = q3.fma(FloatVector.fromArray(F, x, x1 + k + 96), o1);
-            o2 = q3.fma(FloatVector.fromArray(F, x, x2 + k + 96), o2);
-            o3 = q3.fma(FloatVector.fromArray(F, x, x3 + k + 96), o3);
+        for (int m = 0; m < 4; m++) {
+            int mask = 63 << (8 * m);
+            int bias = 32 << (8 * m);
+            FloatVector qe = Lanes.toFloats(ue.and(mask).sub(bias)).mul(se);
+            FloatVector qo = Lanes.toFloats(uo.and(mask).sub(bias)).mul(so);
+            int xe = 8 * m;
+            int xo = xe + 32;
+            e0 = qe.fma(FloatVector.fromArray(F, x, x0 + xe), e0);
+            e1 = qe.fma(FloatVector.fromArray(F, x, x1 + xe), e1);
+            e2 = qe.fma(FloatVector.fromArray(F, x, x2 + xe), e2);
+            e3 = qe.fma(FloatVector.fromArray(F, x, x3 + xe), e3);
+            o0 = qo.fma(FloatVector.fromArray(F, x, x0 + xo), o0);
+            o1 = qo.fma(FloatVector.fromArray(F, x, x1 + xo), o1);
+            o2 = qo.fma(FloatVector.fromArray(F, x, x2 + xo), o2);
+            o3 = qo.fma(FloatVector.fromArray(F, x, x3 + xo), o3);
         }
-        if (quarter > 0) {
+        if (n + t > 0) {
             e0 = e0.add(FloatVector.fromArray(F, lanes, SUMS));
             o0 = o0.add(FloatVector.fromArray(F, lanes, SUMS + Lanes.N));
             e1 = e1.add(FloatVector.fromArray(F, lanes, SUMS + 2 * Lanes.N));
@@ -430,45 +332,6 @@ final class Q6_KKernels extends KQuantKernels {
         o2.intoArray(lanes, SUMS + 5 * Lanes.N);
         e3.intoArray(lanes, SUMS + 6 * Lanes.N);
         o3.intoArray(lanes, SUMS + 7 * Lanes.N);
-    }
-
-    @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
-        int blocks = blocks(count);
-        int sub = 0;
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            float d = Lanes.half(w, o + 208);
-            for (int n = 0; n < 2; n++) {
-                long ql = o + 64 * n;
-                long qh = o + 128 + 32 * n;
-                for (int half = 0; half < 2; half++) {
-                    // Decoded in the fused kernel's order: sub-blocks 8n + half + 2t for t = 0..3.
-                    int start = b * BLOCK + 128 * n + 16 * half;
-                    for (int step = 0; step < 2; step++) {
-                        int k = 16 * half + 8 * step;
-                        IntVector a = Lanes.unsignedBytes(w, ql + k);
-                        IntVector c = Lanes.unsignedBytes(w, ql + 32 + k);
-                        IntVector h = Lanes.unsignedBytes(w, qh + k);
-                        Lanes.toFloats(quant0(a, h)).intoArray(row.q, 16 * sub + 8 * step);
-                        Lanes.toFloats(quant1(c, h)).intoArray(row.q, 16 * (sub + 1) + 8 * step);
-                        Lanes.toFloats(quant2(a, h)).intoArray(row.q, 16 * (sub + 2) + 8 * step);
-                        Lanes.toFloats(quant3(c, h)).intoArray(row.q, 16 * (sub + 3) + 8 * step);
-                    }
-                    for (int t = 0; t < 4; t++) {
-                        row.scales[sub + t] = d * w.get(BYTE, o + 192 + 8 * n + half + 2 * t);
-                        row.starts[sub + t] = start + 32 * t;
-                    }
-                    sub += 4;
-                }
-            }
-            for (int j = 0; j < 16; j++) {
-                row.coefficients[16 * b + j] = 32 * (d * w.get(BYTE, o + 192 + j));
-            }
-        }
-        row.blockLength = 16;
-        row.blocks = sub;
-        row.corrected = true;
     }
 
     /** llama.cpp's {@code quantize_row_q6_K_ref}. */

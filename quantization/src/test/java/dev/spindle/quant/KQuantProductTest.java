@@ -137,7 +137,7 @@ class KQuantProductTest {
         double dot = 0;
         double magnitude = 0;
         for (int i = 0; i < count; i++) {
-            double x = (double) a.d[token * a.blocks + i / KQuantActivations.BLOCK] * a.q[token * count + i];
+            double x = (double) a.d[token * a.blocks + i / KQuantActivations.BLOCK] * a.quant(token, i);
             dot += row[i] * x;
             magnitude += Math.abs(row[i] * x);
         }

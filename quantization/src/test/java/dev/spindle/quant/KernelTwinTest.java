@@ -126,8 +126,7 @@ class KernelTwinTest {
     @ParameterizedTest
     @EnumSource(
             value = GgmlType.class,
-            names = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"},
-            mode = EnumSource.Mode.EXCLUDE)
+            names = {"F32", "F16", "BF16"})
     void aDecodedRowReplaysTheFusedKernelBitForBit(GgmlType type) {
         SplittableRandom random = new SplittableRandom(300 + type.ordinal());
         RowScratch row = new RowScratch(4096);

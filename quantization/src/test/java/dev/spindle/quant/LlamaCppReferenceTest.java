@@ -180,6 +180,84 @@ class LlamaCppReferenceTest {
         return acc;
     }
 
+    /**
+     * The K-quant products are llama.cpp's too, bit for bit: it rounds each token to {@code block_q8_K} ({@code
+     * quantize_row_q8_K}: our quants and scales are its own) and computes {@code ggml_vec_dot_q*_K_q8_K}, whose AVX2
+     * lanes and order of float operations our kernels follow ({@link KQuantKernels}). Checked on quantized weights of
+     * every shape and on random bytes (every bit pattern of quants and scales, including the extreme Q6_K scales
+     * that bring its lane sums close to 2^24); vector kernel, scalar twin, and a batch of five tokens (a tile of
+     * four and a single one).
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = GgmlType.class,
+            names = {"Q4_K", "Q5_K", "Q6_K"})
+    void kQuantProductsAreLlamaCppsBitForBit(GgmlType type) {
+        GgmlLibrary ggml = GgmlLibrary.get();
+        SplittableRandom random = new SplittableRandom(600 + type.id());
+        int rows = 6;
+        int tokens = 5;
+        int cols = PER_ROW;
+        int blockBytes = 4 + 256 + 32; // float d, 256 quants, 16 sums of 16
+        long rowBytes = type.bytesFor(cols);
+        String name = type.name().toLowerCase(java.util.Locale.ROOT).replace("_k", "_K");
+        try (Arena arena = Arena.ofConfined()) {
+            for (int shape = 0; shape < 7; shape++) {
+                MemorySegment w = arena.allocate(rows * rowBytes, 64);
+                if (shape < 6) {
+                    float[] weights = weights(random, shape);
+                    for (int r = 0; r < rows; r++) {
+                        type.kernels().quantize(weights, r * cols, cols, w, r * rowBytes);
+                    }
+                } else {
+                    MemorySegment.copy(Samples.randomBytes(type, rows * cols, 0, random), 0, w, 0, w.byteSize());
+                }
+                float[] x = weights(random, (shape + 1) % 6);
+                Activations a =
+                        new Activations(tokens, cols).set(x, tokens, cols).prepare(ActivationFormat.Q8_K);
+                float[] lanes = new float[KQuantKernels.SCRATCH];
+                float[] batched = new float[tokens * rows];
+                new QuantizedMatrix(type, rows, cols, w).multiplyRows(a, batched, 0, rows, new RowScratch(cols));
+                for (int t = 0; t < tokens; t++) {
+                    MemorySegment xt = arena.allocateFrom(
+                            ValueLayout.JAVA_FLOAT, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols));
+                    MemorySegment theirs = arena.allocate((long) cols / 256 * blockBytes, 64);
+                    ggml.quantizeRow("q8_K", xt, theirs, cols);
+                    for (int b = 0; b < cols / 256; b++) {
+                        long o = (long) b * blockBytes;
+                        assertEquals(
+                                Float.floatToRawIntBits(theirs.get(Samples.LE_FLOAT, o)),
+                                Float.floatToRawIntBits(a.kquant().d[t * (cols / 256) + b]),
+                                "q8_K scale of block " + b);
+                        for (int j = 0; j < 256; j++) {
+                            assertEquals(
+                                    theirs.get(ValueLayout.JAVA_BYTE, o + 4 + j),
+                                    a.kquant().quant(t, 256 * b + j),
+                                    "q8_K quant " + j + " of block " + b);
+                        }
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        float expected = ggml.vecDot(name, "q8_K", cols, w.asSlice(r * rowBytes), theirs);
+                        String where = "%s, shape %d, token %d, row %d".formatted(type, shape, t, r);
+                        int bits = Float.floatToRawIntBits(expected);
+                        assertEquals(
+                                bits,
+                                Float.floatToRawIntBits(type.kernels().dotVector(w, r * rowBytes, a, t, lanes)),
+                                where + ", vector: " + expected);
+                        assertEquals(
+                                bits,
+                                Float.floatToRawIntBits(type.kernels().dotScalar(w, r * rowBytes, a, t, lanes)),
+                                where + ", scalar: " + expected);
+                        assertEquals(
+                                bits,
+                                Float.floatToRawIntBits(batched[t * rows + r]),
+                                where + ", " + tokens + " tokens: " + expected);
+                    }
+                }
+            }
+        }
+    }
+
     /** Our 8-bit activations against llama.cpp's blocks: quants, half-precision scale and (Q8_1) sum. */
     private static void assertSameRounding(
             ActivationFormat format, float[] x, int from, int cols, MemorySegment theirs, int blockBytes) {
