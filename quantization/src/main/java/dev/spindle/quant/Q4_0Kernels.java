@@ -458,4 +458,41 @@ final class Q4_0Kernels extends Block32Kernels {
             }
         }
     }
+
+    /**
+     * Whether llama.cpp repacks a Q4_0 matrix of {@code rows} rows and so computes its products as this class does: on
+     * x86 it repacks only matrices whose row count is a multiple of 8 ({@code ggml_repack_get_optimal_repack_type}).
+     * The others (stories260K's 172-row {@code ffn_gate} and {@code ffn_up}) keep {@code ggml_vec_dot_q4_0_q8_0} and
+     * tinyBLAS's lane order, {@link #multiplyUnpacked}.
+     */
+    static boolean repacked(int rows) {
+        return rows % 8 == 0;
+    }
+
+    /**
+     * Rows {@code [rowFrom, rowTo)} of a matrix llama.cpp does not repack ({@link #repacked}) times every token, in
+     * the lane order the other 32-element formats share ({@link Block32Kernels}: eight lanes of exact block sums, one
+     * FMA per block, lanes summed at the end); batches in its tiles, single tokens with its scalar definition, so the
+     * two agree bit for bit. Such matrices are small (row counts that are not a multiple of 8), so no vector kernel of
+     * their own.
+     */
+    void multiplyUnpacked(
+            MemorySegment data,
+            long rowBytes,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        if (Kernels.VECTOR && x.tokens() > 1) {
+            super.multiplyTokens(data, rowBytes, rowFrom, rowTo, x, out, outStride, scratch);
+            return;
+        }
+        for (int r = rowFrom; r < rowTo; r++) {
+            for (int t = 0; t < x.tokens(); t++) {
+                out[t * outStride + r] = super.dotScalar(data, r * rowBytes, x, t, scratch.lanes);
+            }
+        }
+    }
 }

@@ -57,6 +57,8 @@ public record QuantizedMatrix(GgmlType type, int rows, int cols, MemorySegment d
         }
         if (kernels instanceof KQuantKernels k) {
             KQuantProducts.multiplyRows(k, this, x.kquant(), out, rowFrom, rowTo, scratch.kquantLanes);
+        } else if (kernels instanceof Q4_0Kernels q && !Q4_0Kernels.repacked(rows)) {
+            q.multiplyUnpacked(data, rowBytes(), rowFrom, rowTo, x, out, rows, scratch);
         } else if (!Kernels.VECTOR) {
             scalarRows(kernels, x, out, rowFrom, rowTo, scratch.lanes);
         } else if (x.tokens() == 1) {

@@ -102,7 +102,7 @@ class LlamaCppReferenceTest {
         String activations = format.name().toLowerCase(java.util.Locale.ROOT);
         int blockBytes = format == ActivationFormat.Q8_0 ? 34 : 36;
         SplittableRandom random = new SplittableRandom(500 + type.id());
-        int rows = 6;
+        int rows = 8; // a multiple of 8: llama.cpp repacks such Q4_0 matrices (see repackedQ4_0)
         int tokens = 5;
         int cols = PER_ROW;
         long rowBytes = type.bytesFor(cols);
@@ -120,12 +120,41 @@ class LlamaCppReferenceTest {
                 float[] batched = new float[tokens * rows];
                 RowScratch scratch = new RowScratch(cols);
                 new QuantizedMatrix(type, rows, cols, w).multiplyRows(a, batched, 0, rows, scratch);
+                // Q4_0 matrices whose row count is not a multiple of 8 are not repacked: ggml_vec_dot's order.
+                int unpackedRows = rows - 2;
+                float[] unpacked = new float[tokens * unpackedRows];
+                new QuantizedMatrix(type, unpackedRows, cols, w.asSlice(0, unpackedRows * rowBytes))
+                        .multiplyRows(a, unpacked, 0, unpackedRows, scratch);
+                float[] unpackedAlone = new float[unpackedRows];
                 for (int t = 0; t < tokens; t++) {
                     MemorySegment xt = arena.allocateFrom(
                             ValueLayout.JAVA_FLOAT, java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols));
                     MemorySegment theirs = arena.allocate((long) cols / 32 * blockBytes, 64);
                     ggml.quantizeRow(activations, xt, theirs, cols);
                     assertSameRounding(format, x, t * cols, cols, theirs, blockBytes);
+                    Activations one = new Activations(1, cols)
+                            .set(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, cols)
+                            .prepare(format);
+                    new QuantizedMatrix(type, unpackedRows, cols, w.asSlice(0, unpackedRows * rowBytes))
+                            .multiplyRows(one, unpackedAlone, 0, unpackedRows, scratch);
+                    for (int r = 0; r < unpackedRows; r++) {
+                        float vecDot = ggml.vecDot(
+                                type.name().toLowerCase(java.util.Locale.ROOT),
+                                activations,
+                                cols,
+                                w.asSlice(r * rowBytes),
+                                theirs);
+                        String where =
+                                "%s, shape %d, token %d, row %d of %d".formatted(type, shape, t, r, unpackedRows);
+                        assertEquals(
+                                Float.floatToRawIntBits(vecDot),
+                                Float.floatToRawIntBits(unpacked[t * unpackedRows + r]),
+                                where + ", " + tokens + " tokens");
+                        assertEquals(
+                                Float.floatToRawIntBits(vecDot),
+                                Float.floatToRawIntBits(unpackedAlone[r]),
+                                where + ", one token");
+                    }
                     for (int r = 0; r < rows; r++) {
                         float expected = type == GgmlType.Q4_0
                                 ? repackedQ4_0(w.asSlice(r * rowBytes), theirs, cols)
