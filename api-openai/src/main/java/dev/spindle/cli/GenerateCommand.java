@@ -6,6 +6,7 @@ import dev.spindle.chat.ChatTemplateException;
 import dev.spindle.generate.TextGenerator;
 import dev.spindle.gguf.GgufFormatException;
 import dev.spindle.kvcache.MemoryBudget;
+import dev.spindle.kvcache.attention.AttentionNumerics;
 import dev.spindle.kvcache.memory.KvCacheShape;
 import dev.spindle.kvcache.memory.KvType;
 import dev.spindle.model.Model;
@@ -136,6 +137,13 @@ final class GenerateCommand implements Callable<Integer> {
             description = "What the KV cache stores: f16 (default), f32 or q8_0.")
     String kvCacheType = "f16";
 
+    @Option(
+            names = "--attention-numerics",
+            paramLabel = "WHICH",
+            description = "online (default): our fast kernels; llama-cpp: llama.cpp's attention arithmetic bit for"
+                    + " bit (with its other roundings, greedy output equals llama.cpp's; slower; needs an f16 cache).")
+    String attentionNumerics = "online";
+
     /**
      * Tokens of KV cache a chat starts with, unless --kv-cache-memory says otherwise (llama.cpp's default context): a
      * cache that must grow starts empty, and the conversation's prefix is computed again.
@@ -231,6 +239,16 @@ final class GenerateCommand implements Callable<Integer> {
             throw new UsageException("--kv-cache-type: " + e.getMessage());
         }
 
+        AttentionNumerics numerics = switch (attentionNumerics) {
+            case "online" -> AttentionNumerics.ONLINE;
+            case "llama-cpp" -> AttentionNumerics.LLAMA_CPP;
+            default ->
+                throw new UsageException("--attention-numerics must be online or llama-cpp, got " + attentionNumerics);
+        };
+        if (numerics == AttentionNumerics.LLAMA_CPP && kvType != KvType.F16) {
+            throw new UsageException("--attention-numerics llama-cpp needs --kv-cache-type f16 (llama.cpp's default)");
+        }
+
         try (Model m = Model.open(model)) {
             Tokenizer tokenizer = Tokenizer.fromGguf(m.file().metadata());
             int modelContext = m.config().contextLength();
@@ -253,8 +271,8 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new UsageException("--kv-cache-memory " + kvCacheMemory + " is less than one block of "
                         + shape.blockSize() + " tokens (" + shape.bytesPerBlock() + " bytes)");
             }
-            TextGenerator generator =
-                    new TextGenerator(m, tokenizer, threads, context, kvType, kvBytes, chat ? CHAT_RESERVE_TOKENS : 0);
+            TextGenerator generator = new TextGenerator(
+                    m, tokenizer, threads, context, kvType, numerics, kvBytes, chat ? CHAT_RESERVE_TOKENS : 0);
             try (generator;
                     Utf8Stream out = new Utf8Stream(stdout)) {
                 if (chat) {

@@ -90,6 +90,17 @@ class GenerateCommandTest {
         return stories(args.toArray(String[]::new));
     }
 
+    @Test
+    void llamaCppAttentionNumericsGiveLlamaCppsTextAndNeedAnF16Cache() {
+        Run r = greedy("--max-tokens", "64", "--attention-numerics", "llama-cpp");
+        assertEquals(0, r.exit, r.err);
+        assertEquals(LLAMA_CPP_64, r.out);
+        assertOneLineError(
+                greedy("--attention-numerics", "llama-cpp", "--kv-cache-type", "f32"),
+                "--attention-numerics llama-cpp needs --kv-cache-type f16");
+        assertOneLineError(greedy("--attention-numerics", "exact"), "--attention-numerics must be online or llama-cpp");
+    }
+
     static void assertOneLineError(Run r, String expected) {
         assertNotEquals(0, r.exit, "exit status");
         assertEquals("", r.out);

@@ -2,6 +2,7 @@ package dev.spindle.generate;
 
 import dev.spindle.kvcache.KvCache;
 import dev.spindle.kvcache.KvCacheConfig;
+import dev.spindle.kvcache.attention.AttentionNumerics;
 import dev.spindle.kvcache.memory.KvCacheShape;
 import dev.spindle.kvcache.memory.KvType;
 import dev.spindle.model.ForwardPass;
@@ -96,6 +97,7 @@ public final class TextGenerator implements AutoCloseable {
     private final Model model;
     private final Tokenizer tokenizer;
     private final KvType kvType;
+    private final AttentionNumerics numerics;
     private final long fixedCacheBytes;
     private final int reserveTokens;
     private final int contextSize;
@@ -106,10 +108,24 @@ public final class TextGenerator implements AutoCloseable {
     private ForwardPass forward;
     private Generator generator;
 
+    /** A generator whose attention follows our own kernels' arithmetic ({@link AttentionNumerics#ONLINE}). */
+    public TextGenerator(
+            Model model,
+            Tokenizer tokenizer,
+            int threads,
+            int contextSize,
+            KvType kvType,
+            long kvCacheBytes,
+            int reserveTokens) {
+        this(model, tokenizer, threads, contextSize, kvType, AttentionNumerics.ONLINE, kvCacheBytes, reserveTokens);
+    }
+
     /**
      * @param threads threads of the forward pass, the caller's included
      * @param contextSize the most tokens a request may hold, prompt and generated; at most the model's context
      * @param kvType what the KV cache stores K and V in
+     * @param numerics the arithmetic of attention: {@link AttentionNumerics#LLAMA_CPP} gives llama.cpp's bits (with
+     *     an F16 cache only) at the cost of speed
      * @param kvCacheBytes a fixed KV cache budget, or 0 to size it from the requests
      * @param reserveTokens when sized from the requests, the fewest tokens the cache holds (capped at the context)
      * @throws IllegalArgumentException naming the parameter that is out of range
@@ -120,6 +136,7 @@ public final class TextGenerator implements AutoCloseable {
             int threads,
             int contextSize,
             KvType kvType,
+            AttentionNumerics numerics,
             long kvCacheBytes,
             int reserveTokens) {
         int modelContext = model.config().contextLength();
@@ -130,12 +147,17 @@ public final class TextGenerator implements AutoCloseable {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
+        if (numerics == AttentionNumerics.LLAMA_CPP && kvType != KvType.F16) {
+            throw new IllegalArgumentException(
+                    "llama.cpp's attention arithmetic is reproduced for its default F16 cache, not " + kvType);
+        }
         if (kvCacheBytes < 0) {
             throw new IllegalArgumentException("KV cache memory must be positive, got " + kvCacheBytes);
         }
         this.model = model;
         this.tokenizer = tokenizer;
         this.kvType = kvType;
+        this.numerics = numerics;
         this.fixedCacheBytes = kvCacheBytes;
         this.reserveTokens = Math.max(0, reserveTokens);
         this.contextSize = contextSize;
@@ -296,7 +318,7 @@ public final class TextGenerator implements AutoCloseable {
     private void allocate(long bytes) {
         KvCacheShape shape = model.kvCacheShape(kvType, KvCacheShape.DEFAULT_BLOCK_SIZE);
         // One request at a time: admission keeps no blocks back (no watermark) for other running sequences.
-        cache = KvCache.allocate(new KvCacheConfig(shape, bytes, 0, true));
+        cache = KvCache.allocate(new KvCacheConfig(shape, bytes, 0, true, numerics));
     }
 
     private void attach(KvCache cache) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.spindle.kvcache.attention.AttentionNumerics;
 import dev.spindle.kvcache.memory.KvType;
 import dev.spindle.model.Model;
 import dev.spindle.sampling.SamplingParams;
@@ -151,5 +152,13 @@ class TextGeneratorTest {
         assertThrows(
                 IllegalArgumentException.class,
                 () -> new TextGenerator(model, tokenizer, 2, 64, KvType.F16, 1 << 10, 0)); // not one block
+    }
+
+    @Test
+    void llamaCppAttentionNumericsAreRefusedWithoutAnF16Cache() {
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new TextGenerator(model, tokenizer, 2, 64, KvType.F32, AttentionNumerics.LLAMA_CPP, 0, 0));
+        assertTrue(e.getMessage().contains("default F16 cache, not F32"), e.getMessage());
     }
 }
