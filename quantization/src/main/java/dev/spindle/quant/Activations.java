@@ -30,8 +30,6 @@ public final class Activations {
     private final float[] q8Scales; // [tokens][blocks] d
     private final float[] q8Sums; // [tokens][blocks] s
     private final float[] q8Offsets; // [tokens][blocks][8] -8 * the sum of each lane's four quants
-    private final float[] q8Pairs; // [tokens][cols] quants, blocks interleaved in pairs (see q8Pairs())
-    private final float[] nibbleBiases; // [tokens][blocks][8] -(1024 + 8) * the sum of each lane's four quants
     private final float[] q8ByToken; // [tokens / 8][cols][8] quants of eight tokens side by side (q8ByToken())
     private final float[] q8ScalesByToken; // [tokens / 8][blocks][8]
     private final int[] blockQuants = new int[ActivationFormat.BLOCK];
@@ -56,8 +54,6 @@ public final class Activations {
         this.q8Sums = new float[maxTokens * blocks];
         this.kquant = new KQuantActivations(maxTokens, maxCols);
         this.q8Offsets = new float[maxTokens * blocks * Lanes.N];
-        this.q8Pairs = new float[maxTokens * blocks * ActivationFormat.BLOCK];
-        this.nibbleBiases = new float[maxTokens * blocks * Lanes.N];
         int eights = (maxTokens + Lanes.N - 1) / Lanes.N;
         this.q8ByToken = new float[eights * Lanes.N * blocks * ActivationFormat.BLOCK];
         this.q8ScalesByToken = new float[eights * Lanes.N * blocks];
@@ -131,23 +127,17 @@ public final class Activations {
             throw new IllegalArgumentException(cols + " columns are not whole blocks of " + block);
         }
         int blocks = cols / block;
-        int paired = blocks & ~1; // blocks that have a partner in q8Pairs
         for (int t = 0; t < tokens; t++) {
             for (int b = 0; b < blocks; b++) {
                 int at = t * cols + b * block;
-                // Block b's m-th vector of eight: in q8 at b*32 + 8m; in q8Pairs beside its partner's.
-                int pairAt = t * cols + (b & ~1) * block + (b < paired ? 8 * (b & 1) : 0);
-                int pairStride = b < paired ? 16 : 8;
                 ActivationFormat.quantizeQ8(x, at, block, blockQuants, 0, q8Scales, q8Sums, t * blocks + b);
                 for (int i = 0; i < 8; i++) {
                     int lane = 0;
                     for (int m = 0; m < 4; m++) {
                         q8[at + 8 * m + i] = blockQuants[4 * i + m];
-                        q8Pairs[pairAt + pairStride * m + i] = blockQuants[4 * i + m];
                         lane += blockQuants[4 * i + m];
                     }
                     q8Offsets[(t * blocks + b) * Lanes.N + i] = -8 * lane;
-                    nibbleBiases[(t * blocks + b) * Lanes.N + i] = -(Q4_0Kernels.NIBBLE_BIAS + 8) * lane;
                 }
             }
         }
@@ -210,25 +200,6 @@ public final class Activations {
      */
     float[] q8Offsets() {
         return q8Offsets;
-    }
-
-    /**
-     * The quants of {@link #q8()} with blocks {@code 2p} and {@code 2p + 1} interleaved, for kernels that take two
-     * blocks per 16-lane vector: the {@code m}-th vector of sixteen of pair {@code p} (at {@code 64p + 16m}) holds
-     * block {@code 2p}'s {@code m}-th vector of eight, then block {@code 2p + 1}'s. A last block without a partner
-     * lies as in {@link #q8()}.
-     */
-    float[] q8Pairs() {
-        return q8Pairs;
-    }
-
-    /**
-     * Per token, block and lane, {@code -(1024 + 8)} times the sum of the lane's four quants, {@code [tokens][cols /
-     * 32][8]}: the start of a lane sum whose Q4_0 weights are taken as {@code 1024 + q} ({@link Q4_0Kernels}), exact
-     * like {@link #q8Offsets()}.
-     */
-    float[] nibbleBiases() {
-        return nibbleBiases;
     }
 
     /**

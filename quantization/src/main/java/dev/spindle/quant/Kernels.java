@@ -18,18 +18,6 @@ public final class Kernels {
     /** Whether the Vector API kernels run. */
     public static final boolean VECTOR = chooseVector(System.getProperty(PROPERTY, "vector"));
 
-    /** Name of the system property that caps the vector width: {@code 256} keeps the 512-bit kernels off. */
-    public static final String WIDTH_PROPERTY = "spindle.vectorBits";
-
-    /**
-     * Whether the kernels that have a 512-bit form (Q4_0, Q8_0 single-token products) use it: where the hardware
-     * prefers 512-bit vectors (AVX-512), unless {@value #WIDTH_PROPERTY} is {@code 256}. Elsewhere they would run
-     * emulated. Both forms give the same bits.
-     */
-    public static final boolean WIDE = VECTOR
-            && FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
-            && !"256".equals(System.getProperty(WIDTH_PROPERTY));
-
     private Kernels() {}
 
     private static boolean chooseVector(String choice) {
@@ -45,8 +33,6 @@ public final class Kernels {
     /** A line for logs and benchmarks: which kernels run and why. */
     public static String description() {
         int bits = FloatVector.SPECIES_PREFERRED.vectorBitSize();
-        return VECTOR
-                ? "vector kernels (256-bit" + (WIDE ? ", some 512-bit" : "") + ", hardware prefers " + bits + "-bit)"
-                : "scalar kernels";
+        return VECTOR ? "vector kernels (256-bit, hardware prefers " + bits + "-bit)" : "scalar kernels";
     }
 }

@@ -26,12 +26,6 @@ final class Lanes {
     static final VectorSpecies<Short> S128 = ShortVector.SPECIES_128;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    /** The 512-bit shapes of the kernels that take two blocks of 32 per vector ({@link Kernels#WIDE}). */
-    static final VectorSpecies<Float> F512 = FloatVector.SPECIES_512;
-
-    static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
-    static final VectorSpecies<Byte> B512 = ByteVector.SPECIES_512;
-
     /** Lanes per vector. */
     static final int N = 8;
 

@@ -4,12 +4,9 @@ import static dev.spindle.quant.Lanes.F;
 import static dev.spindle.quant.Lanes.N;
 
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q4_0: blocks of 32 weights, {@code w = d * (q - 8)} with 4-bit {@code q}; products on {@link
@@ -20,8 +17,8 @@ import jdk.incubator.vector.VectorShuffle;
  * ggml_gemv_q4_0_8x8_q8_0} / {@code ggml_gemm_q4_0_8x8_q8_0}, which keep one float per (row, token): per block,
  * the exact integer sum {@code isum = sum_j (q_j - 8) * x_j}, then {@code acc = fma(isum, d_w*d_x, acc)}, block
  * after block, and no sum across lanes at the end. Any computation of the block sums gives the same bits (they are
- * exact), so the single-token kernels ({@link #dotWide}, {@link #dotNarrow}), the multi-token one ({@link
- * #multiplyTokens}, one token per lane) and the scalar twin agree bit for bit.
+ * exact), so the single-token kernel ({@link #dotVector}), the multi-token one ({@link #multiplyTokens}, one token
+ * per lane) and the scalar twin agree bit for bit.
  *
  * <pre>
  * offset  size  field
@@ -32,45 +29,6 @@ import jdk.incubator.vector.VectorShuffle;
 final class Q4_0Kernels extends Block32Kernels {
 
     static final int BYTES = 18;
-
-    /**
-     * The 512-bit kernel takes weight {@code q} as the float {@code 1024 + q} ({@link #wideNibbles}): its lane sums
-     * start from {@link Activations#nibbleBiases()}, {@code -(1024 + 8)} times the lane's quant sum, and stay exact
-     * (below 2^21).
-     */
-    static final int NIBBLE_BIAS = 1024;
-
-    /** Bits of the float 1024: with a nibble {@code q} in bits 13..16 it is the float {@code 1024 + q}. */
-    private static final int FLOAT_1024 = 0x44800000;
-
-    private static final int NIBBLE_AT_13 = 15 << 13;
-
-    /**
-     * Four blocks (72 bytes) are read as two 64-byte vectors, from bytes 0 and 8 (nothing past the blocks); these
-     * indexes pick each pair's quant bytes as sixteen ints, block {@code 2p}'s sixteen bytes twice then block {@code
-     * 2p + 1}'s, as {@link Lanes#twice16} does for one block.
-     */
-    private static final byte[] PAIR_BYTES = pairBytes();
-
-    /**
-     * Per vector {@code m} of a pair: shifts that bring the nibble of weight {@code 4i + m} of each block (the low
-     * nibble of byte {@code m} of the int in lanes 0..3, the high one in lanes 4..7) to bits 13..16. Left shifts
-     * for {@code m} = 0, 1; right shifts for 2, 3.
-     */
-    private static final IntVector SHIFT_0 = nibbleShifts(0);
-
-    private static final IntVector SHIFT_1 = nibbleShifts(1);
-    private static final IntVector SHIFT_2 = nibbleShifts(2);
-    private static final IntVector SHIFT_3 = nibbleShifts(3);
-
-    /** Lane {@code i} takes lane {@code i ^ k}: the additions across lanes of {@link #dotWide}. */
-    private static final VectorShuffle<Float> SWAP_4 = VectorShuffle.fromOp(Lanes.F512, i -> i ^ 4);
-
-    private static final VectorShuffle<Float> SWAP_2 = VectorShuffle.fromOp(Lanes.F512, i -> i ^ 2);
-    private static final VectorShuffle<Float> SWAP_1 = VectorShuffle.fromOp(Lanes.F512, i -> i ^ 1);
-
-    /** Lanes 4..7 and 12..15. */
-    private static final VectorMask<Float> ODD_QUARTERS = VectorMask.fromLong(Lanes.F512, 0xF0F0L);
 
     Q4_0Kernels() {
         super(GgmlType.Q4_0, ActivationFormat.Q8_0);
@@ -146,128 +104,26 @@ final class Q4_0Kernels extends Block32Kernels {
         return acc;
     }
 
+    /**
+     * One block per step: its exact integer sum in eight lanes (the offsets of {@code q - 8} come with the
+     * activations), added across the lanes, then the block's FMA into the one accumulator.
+     */
     @Override
     public float dotVector(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
-        return Kernels.WIDE ? dotWide(w, offset, x, token, lanes) : dotNarrow(w, offset, x, token, lanes);
-    }
-
-    /** The 256-bit kernel, for hardware without 512-bit vectors: {@link #fromBlock} from the first block. */
-    float dotNarrow(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
-        return fromBlock(w, offset, x, token, 0, 0, lanes);
-    }
-
-    /**
-     * The 512-bit kernel: four blocks per step, each pair's integer lane sums in the sixteen lanes of one vector
-     * (block {@code 2p} in lanes 0..7, {@code 2p + 1} in 8..15, activations from {@link Activations#q8Pairs()}),
-     * the four blocks' sums then added across lanes together, and their FMAs into the accumulator one after the
-     * other. The nibbles become floats without a conversion: masked into bits 13..16 of the float 1024 they make
-     * {@code 1024 + q}, one shift and one bitwise operation (a ternary logic instruction) per vector. Blocks after
-     * the last whole four take {@link #fromBlock}'s steps.
-     */
-    float dotWide(MemorySegment w, long offset, Activations x, int token, float[] lanes) {
         int cols = x.cols();
         int blocks = blocks(cols);
-        float[] pairs = x.q8Pairs();
-        float[] dx = x.q8Scales();
-        float[] biases = x.nibbleBiases();
-        int xo = token * cols;
-        int so = token * blocks;
-        int fours = blocks / 4;
-        float acc = 0;
-        for (int g = 0; g < fours; g++) {
-            long o = offset + (long) g * 4 * BYTES;
-            ByteVector head = ByteVector.fromMemorySegment(Lanes.B512, w, o, Lanes.LE);
-            ByteVector tail = ByteVector.fromMemorySegment(Lanes.B512, w, o + 8, Lanes.LE);
-            // Each pair: per vector m, 1024 + q times the activations, from the biases, in two chains (exact
-            // integers, so the grouping changes only the latency). Written out twice, not in a helper: C2 does not
-            // always inline a helper this size, and vectors passed to a call are boxed on the heap.
-            IntVector q0 = (IntVector) ByteVector.fromArray(Lanes.B512, PAIR_BYTES, 0)
-                    .selectFrom(head, tail)
-                    .reinterpretShape(Lanes.I512, 0);
-            int at0 = xo + (4 * g + 0) * BLOCK;
-            FloatVector s0 = ((FloatVector) q0.lanewise(VectorOperators.LSHL, SHIFT_0)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .fma(
-                            FloatVector.fromArray(Lanes.F512, pairs, at0),
-                            FloatVector.fromArray(Lanes.F512, biases, (so + 4 * g + 0) * N));
-            FloatVector t0 = ((FloatVector) q0.lanewise(VectorOperators.LSHL, SHIFT_1)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .mul(FloatVector.fromArray(Lanes.F512, pairs, at0 + 16));
-            s0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, SHIFT_2)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at0 + 32), s0);
-            t0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, SHIFT_3)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at0 + 48), t0);
-            s0 = s0.add(t0);
-            IntVector q1 = (IntVector) ByteVector.fromArray(Lanes.B512, PAIR_BYTES, 64)
-                    .selectFrom(head, tail)
-                    .reinterpretShape(Lanes.I512, 0);
-            int at1 = xo + (4 * g + 2) * BLOCK;
-            FloatVector s1 = ((FloatVector) q1.lanewise(VectorOperators.LSHL, SHIFT_0)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .fma(
-                            FloatVector.fromArray(Lanes.F512, pairs, at1),
-                            FloatVector.fromArray(Lanes.F512, biases, (so + 4 * g + 2) * N));
-            FloatVector t1 = ((FloatVector) q1.lanewise(VectorOperators.LSHL, SHIFT_1)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .mul(FloatVector.fromArray(Lanes.F512, pairs, at1 + 16));
-            s1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, SHIFT_2)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at1 + 32), s1);
-            t1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, SHIFT_3)
-                            .and(NIBBLE_AT_13)
-                            .or(FLOAT_1024)
-                            .reinterpretShape(Lanes.F512, 0))
-                    .fma(FloatVector.fromArray(Lanes.F512, pairs, at1 + 48), t1);
-            s1 = s1.add(t1);
-            FloatVector a = s0.add(s0.rearrange(SWAP_4));
-            FloatVector c = a.blend(s1.add(s1.rearrange(SWAP_4)), ODD_QUARTERS);
-            c = c.add(c.rearrange(SWAP_2));
-            c = c.add(c.rearrange(SWAP_1));
-            // Block sums in lanes 0 (block 0), 8 (1), 4 (2) and 12 (3), taken out of the register: through memory, a
-            // 64-byte store read back as floats, they wait for the store to reach the cache.
-            int b = so + 4 * g;
-            acc = Math.fma(c.lane(0), Float.float16ToFloat(w.get(LE_SHORT, o)) * dx[b], acc);
-            acc = Math.fma(c.lane(8), Float.float16ToFloat(w.get(LE_SHORT, o + BYTES)) * dx[b + 1], acc);
-            acc = Math.fma(c.lane(4), Float.float16ToFloat(w.get(LE_SHORT, o + 2 * BYTES)) * dx[b + 2], acc);
-            acc = Math.fma(c.lane(12), Float.float16ToFloat(w.get(LE_SHORT, o + 3 * BYTES)) * dx[b + 3], acc);
-        }
-        return fromBlock(w, offset, x, token, 4 * fours, acc, lanes);
-    }
-
-    /**
-     * Blocks {@code from ..} of the row on the 256-bit shapes, one at a time, continuing the accumulator {@code
-     * acc}: the block's exact sum in eight lanes, added across them, then its FMA.
-     */
-    private float fromBlock(
-            MemorySegment w, long offset, Activations x, int token, int from, float acc, float[] lanes) {
-        int cols = x.cols();
-        int blocks = cols / BLOCK;
         float[] q8 = x.q8();
         float[] dx = x.q8Scales();
         float[] offsets = x.q8Offsets();
         int xo = token * cols;
         int so = token * blocks;
-        for (int b = from; b < blocks; b++) {
+        float acc = 0;
+        for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             int at = xo + b * BLOCK;
             IntVector twice = Lanes.twice16(w, o + 2);
             // sum((q - 8) * x) as -8 * sum(x) + sum(q * x): the -8 comes with the activations, once per block.
+            // Two chains of FMAs: the values are exact integers, so the grouping changes only the latency.
             FloatVector s = Lanes.toFloats(nibbles(twice, 0))
                     .fma(FloatVector.fromArray(F, q8, at), FloatVector.fromArray(F, offsets, (so + b) * N));
             FloatVector t = Lanes.toFloats(nibbles(twice, 1)).mul(FloatVector.fromArray(F, q8, at + N));
@@ -278,31 +134,6 @@ final class Q4_0Kernels extends Block32Kernels {
             acc = Math.fma(sum, Lanes.half(w, o) * dx[so + b], acc);
         }
         return acc;
-    }
-
-    /** {@link #PAIR_BYTES}: per pair of a four-block step, 64 indexes into (first vector, second vector). */
-    private static byte[] pairBytes() {
-        byte[] index = new byte[128];
-        for (int pair = 0; pair < 2; pair++) {
-            for (int h = 0; h < 2; h++) {
-                for (int k = 0; k < 16; k++) {
-                    int at = (2 * pair + h) * BYTES + 2 + k; // byte of the four blocks
-                    byte from = (byte) (at < 64 ? at : 64 + at - 8); // the second vector starts at byte 8
-                    index[64 * pair + 32 * h + k] = from;
-                    index[64 * pair + 32 * h + 16 + k] = from;
-                }
-            }
-        }
-        return index;
-    }
-
-    private static IntVector nibbleShifts(int m) {
-        int[] shifts = new int[16];
-        for (int lane = 0; lane < 16; lane++) {
-            int bit = 8 * m + (lane % 8 < 4 ? 0 : 4); // where the nibble lies
-            shifts[lane] = Math.abs(bit - 13);
-        }
-        return IntVector.fromArray(Lanes.I512, shifts, 0);
     }
 
     /**

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
-import jdk.incubator.vector.FloatVector;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -89,36 +87,6 @@ class KernelTwinTest {
                 assertEquals(Float.floatToRawIntBits(scalar), Float.floatToRawIntBits(vector), where);
             } else {
                 assertEquals(scalar, vector, tolerance, "vector vs scalar twin, " + where);
-            }
-        }
-    }
-
-    @Test
-    void bothWidthsOfTheQ4_0KernelAreItsScalarTwinBitForBit() {
-        // Kernels.WIDE picks one of them for the machine; the other is tested here all the same.
-        Q4_0Kernels kernels = (Q4_0Kernels) GgmlType.Q4_0.kernels();
-        SplittableRandom random = new SplittableRandom(700);
-        float[] lanes = new float[TypeKernels.LANE_SCRATCH];
-        for (int count : Samples.counts(GgmlType.Q4_0)) {
-            for (long offset : OFFSETS) {
-                MemorySegment w = Samples.randomBytes(GgmlType.Q4_0, count, offset, random);
-                int tokens = 3;
-                Activations a = Samples.activations(
-                        GgmlType.Q4_0, Samples.gaussian(random, tokens * count, 1.0), tokens, count);
-                for (int t = 0; t < tokens; t++) {
-                    int scalar = Float.floatToRawIntBits(kernels.dotScalar(w, offset, a, t, lanes));
-                    String where = "count " + count + " offset " + offset + " token " + t;
-                    assertEquals(
-                            scalar,
-                            Float.floatToRawIntBits(kernels.dotNarrow(w, offset, a, t, lanes)),
-                            "256-bit, " + where);
-                    if (FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512) {
-                        assertEquals(
-                                scalar,
-                                Float.floatToRawIntBits(kernels.dotWide(w, offset, a, t, lanes)),
-                                "512-bit, " + where);
-                    }
-                }
             }
         }
     }
