@@ -131,8 +131,8 @@ final class Q5_KKernels extends KQuantKernels {
                     lo = Lanes.toFloats(low.and(mask)).fma(FloatVector.fromArray(F, x, xc + 8 * m), lo);
                     hi = Lanes.toFloats(high.and(mask)).fma(FloatVector.fromArray(F, x, xc + 32 + 8 * m), hi);
                 }
-                sum = lo.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c)), sum);
-                sum = hi.fma(FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1)), sum);
+                sum = lo.fma(FloatVector.broadcast(F, (float) KQuantMath.level(scales, 2 * c)), sum);
+                sum = hi.fma(FloatVector.broadcast(F, (float) KQuantMath.level(scales, 2 * c + 1)), sum);
             }
             acc = sum.fma(FloatVector.broadcast(F, Lanes.half(w, o) * d[dt + b]), acc);
         }
@@ -257,8 +257,8 @@ final class Q5_KKernels extends KQuantKernels {
             IntVector v = Lanes.ints(w, o + 48 + 32 * c);
             IntVector low = quants(v, h, c, 0);
             IntVector high = quants(v, h, c, 1);
-            FloatVector scLo = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c));
-            FloatVector scHi = FloatVector.broadcast(F, KQuantMath.level(scales, 2 * c + 1));
+            FloatVector scLo = FloatVector.broadcast(F, (float) KQuantMath.level(scales, 2 * c));
+            FloatVector scHi = FloatVector.broadcast(F, (float) KQuantMath.level(scales, 2 * c + 1));
             for (int m = 0; m < 4; m++) {
                 int mask = 31 << (8 * m);
                 FloatVector lo = Lanes.toFloats(low.and(mask)).mul(scLo);

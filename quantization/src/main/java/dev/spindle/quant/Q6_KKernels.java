@@ -144,20 +144,15 @@ final class Q6_KKernels extends KQuantKernels {
         return low.and(0x0f0f0f0f).or(high.and(0x30303030));
     }
 
-    /** The sixteen signed sub-block scales at {@code o + 192}, eight ({@code part} 0 or 1) as floats. */
-    private static FloatVector scales(ByteVector scales, int part) {
-        return Lanes.toFloats((IntVector) scales.convertShape(VectorOperators.B2I, Lanes.I, part));
-    }
-
     @Override
     float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
         return rowRounded(w, offset, a.q, a.offsets, token * a.cols, a.d, token * a.blocks, a.blocks, lanes);
     }
 
     /**
-     * The whole row in one method that C2 compiles with everything inlined. Per run of 32, the lanes start from the
-     * activations' offsets ({@code -32} times the sum of each lane's quants), so that they end with the sums over
-     * the signed quants {@code q - 32} without a subtraction per weight; then the run's two sub-block scales.
+     * The vector part of {@link #dotRounded}, half a super-block per call ({@link #halfRounded}): the row in one
+     * method sits at C2's inlining budget, and in some runs C2 then boxed its vectors. The accumulator and the
+     * super-block's lane sums cross the calls through {@code lanes}, exactly.
      */
     private static float rowRounded(
             MemorySegment w,
@@ -169,30 +164,42 @@ final class Q6_KKernels extends KQuantKernels {
             int dt,
             int blocks,
             float[] lanes) {
-        FloatVector acc = FloatVector.zero(F);
+        java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
         for (int b = 0; b < blocks; b++) {
             long o = offset + (long) b * BYTES;
             int xo = xt + b * BLOCK;
-            ByteVector sc = Lanes.bytes16(w, o + 192);
-            FloatVector sum = FloatVector.zero(F); // exact integers (KQuantKernels)
-            for (int n = 0; n < 2; n++) {
-                IntVector a = Lanes.ints(w, o + 64 * n);
-                IntVector c = Lanes.ints(w, o + 64 * n + 32);
-                IntVector h = Lanes.ints(w, o + 128 + 32 * n);
-                FloatVector half = scales(sc, n);
-                for (int t = 0; t < 4; t++) {
-                    IntVector u = quants(a, c, h, t);
-                    int xr = xo + 128 * n + 32 * t;
-                    FloatVector s = FloatVector.fromArray(F, offsets, xr >> 2);
-                    for (int m = 0; m < 4; m++) {
-                        s = Lanes.toFloats(u.and(63 << (8 * m))).fma(FloatVector.fromArray(F, x, xr + 8 * m), s);
-                    }
-                    sum = s.fma(half.rearrange(PAIRS[t]), sum);
-                }
-            }
-            acc = sum.fma(FloatVector.broadcast(F, d[dt + b] * Lanes.half(w, o + 208)), acc);
+            halfRounded(w, o, 0, x, offsets, xo, lanes);
+            halfRounded(w, o, 1, x, offsets, xo, lanes);
+            accumulate(lanes, SUMS, d[dt + b] * Lanes.half(w, o + 208), 0);
         }
-        return Lanes.sum(acc, lanes);
+        return Lanes.sumStored(lanes);
+    }
+
+    /**
+     * Half {@code n} of a super-block of {@link #rowRounded}: its four runs' integer lane sums stored ({@code n = 0})
+     * or added ({@code n = 1}) at {@code lanes[SUMS ..]}. Per run of 32, the lanes start from the activations'
+     * offsets ({@code -32} times the sum of each lane's quants), so that they end with the sums over the signed
+     * quants {@code q - 32} without a subtraction per weight; then the run's two sub-block scales.
+     */
+    private static void halfRounded(MemorySegment w, long o, int n, float[] x, float[] offsets, int xo, float[] lanes) {
+        IntVector a = Lanes.ints(w, o + 64 * n);
+        IntVector c = Lanes.ints(w, o + 64 * n + 32);
+        IntVector h = Lanes.ints(w, o + 128 + 32 * n);
+        // Eight bytes and a constant part: with a variable part C2 does not intrinsify the conversion.
+        FloatVector half =
+                Lanes.toFloats((IntVector) ByteVector.fromMemorySegment(Lanes.B64, w, o + 192 + 8 * n, Lanes.LE)
+                        .convertShape(VectorOperators.B2I, Lanes.I, 0));
+        FloatVector sum = n == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, lanes, SUMS);
+        for (int t = 0; t < 4; t++) {
+            IntVector u = quants(a, c, h, t);
+            int xr = xo + 128 * n + 32 * t;
+            FloatVector s = FloatVector.fromArray(F, offsets, xr >> 2);
+            for (int m = 0; m < 4; m++) {
+                s = Lanes.toFloats(u.and(63 << (8 * m))).fma(FloatVector.fromArray(F, x, xr + 8 * m), s);
+            }
+            sum = s.fma(half.rearrange(PAIRS[t]), sum);
+        }
+        sum.intoArray(lanes, SUMS);
     }
 
     @Override
