@@ -6,8 +6,6 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q4_K: super-blocks of 256 weights in eight sub-blocks of 32, {@code w = d*sc[j] * q - dmin*m[j]} with 4-bit
@@ -31,55 +29,10 @@ final class Q4_KKernels extends KQuantKernels {
         super(GgmlType.Q4_K);
     }
 
-    // The single-token kernel runs on sixteen lanes (512 bits): lanes l and l + 8 take bytes m and m + 1 of the
-    // same word of weights, so both halves hold parts of ggml's lane l, added exactly once per super-block
-    // (fold). Measured 20% faster than eight lanes on Zen 4 (which splits 512-bit operations in two: the gain is
-    // fewer instructions). The same form measured no faster for Q5_K, and Q6_K lost C2's inlining with it.
-
-    /** Whether the hardware has 512-bit vectors: elsewhere they would be emulated, slowly. */
-    static final boolean SIXTEEN_LANES = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
-
-    private static final VectorSpecies<Float> F16 = FloatVector.SPECIES_512;
-    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
-
-    /** Eight int lanes seen twice. */
-    private static final VectorShuffle<Integer> TWICE =
-            VectorShuffle.fromValues(I16, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
-
-    /** The two halves of sixteen lanes swapped. */
-    private static final VectorShuffle<Float> HALVES =
-            VectorShuffle.fromValues(F16, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-
-    /** The low nibbles of bytes 0 and 1 (lanes 0..7, 8..15), and of bytes 2 and 3. */
-    private static final IntVector NIBBLES01 = nibbles(0);
-
-    private static final IntVector NIBBLES23 = nibbles(2);
-
-    private static IntVector nibbles(int m) {
-        int[] masks = new int[16];
-        for (int l = 0; l < 16; l++) {
-            masks[l] = 15 << (8 * (m + l / 8));
-        }
-        return IntVector.fromArray(I16, masks, 0);
-    }
-
-    /**
-     * Sixteen ints as floats. Not {@link Lanes#toFloats}: a helper that sees vectors of two shapes gets a type profile
-     * of both, and C2 then fails to intrinsify it in some of the other kernels.
-     */
-    private static FloatVector floats(IntVector sixteen) {
-        return (FloatVector) sixteen.convert(VectorOperators.I2F, 0);
-    }
-
-    /** Eight int lanes as sixteen, twice. */
-    private static IntVector twice(IntVector eight) {
-        return ((IntVector) eight.reinterpretShape(I16, 0)).rearrange(TWICE);
-    }
-
-    /** Lane l plus lane l + 8, as eight lanes: ggml's lanes, exactly (integers). */
-    private static FloatVector fold(FloatVector sixteen) {
-        return (FloatVector) sixteen.add(sixteen.rearrange(HALVES)).reinterpretShape(F, 0);
-    }
+    // One vector shape only (eight lanes): a sixteen-lane (512-bit) form of the single-token kernel measured within
+    // JMH's noise of this one, and a second vector shape in the process pollutes the Vector API's shared type
+    // profiles, so that C2 sometimes compiled other kernels with boxed vectors (Q6_K products allocated 256 kB per
+    // call in one of five ProductAllocationTest runs, as with a 512-bit Q4_0 kernel before).
 
     @Override
     public void dequantizeScalar(MemorySegment src, long offset, float[] dst, int dstOffset, int count) {
@@ -134,48 +87,17 @@ final class Q4_KKernels extends KQuantKernels {
 
     @Override
     float dotRounded(MemorySegment w, long offset, KQuantActivations a, int token, float[] lanes) {
-        float vector = SIXTEEN_LANES
-                ? rowRounded16(w, offset, a.q, token * a.cols, a.d, token * a.blocks, a.blocks, lanes)
-                : rowRounded8(w, offset, a.q, token * a.cols, a.d, token * a.blocks, a.blocks, lanes);
+        float vector = rowRounded(w, offset, a.q, token * a.cols, a.d, token * a.blocks, a.blocks, lanes);
         return vector + minimums(w, offset, a, token);
     }
 
     /**
      * The vector part of {@link #dotRounded}: the whole row in one method that C2 compiles with everything inlined
      * (the minimums are apart: with them the method exceeds C2's inlining budget). A run of 32 bytes is one load,
-     * eight lanes of four bytes; byte {@code m} of every lane is taken in place ({@link KQuantActivations}), here two
-     * bytes at a time on sixteen lanes.
+     * eight lanes of four bytes; byte {@code m} of every lane is taken in place ({@link KQuantActivations}), one byte at a
+     * time.
      */
-    static float rowRounded16(
-            MemorySegment w, long offset, float[] x, int xt, float[] d, int dt, int blocks, float[] lanes) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long o = offset + (long) b * BYTES;
-            int xo = xt + b * BLOCK;
-            long scales = KQuantMath.scales(w, o + 4);
-            // Sixteen lanes: lanes l and l + 8 hold byte m and byte m + 1 of the same word, lane l of ggml.
-            FloatVector sum = FloatVector.zero(F16); // exact integers (KQuantKernels)
-            for (int c = 0; c < 4; c++) {
-                IntVector v = twice(Lanes.ints(w, o + 16 + 32 * c));
-                IntVector high = v.lanewise(VectorOperators.LSHR, 4);
-                int xc = xo + 64 * c;
-                FloatVector lo = FloatVector.zero(F16);
-                FloatVector hi = FloatVector.zero(F16);
-                for (int m = 0; m < 4; m += 2) {
-                    IntVector mask = m == 0 ? NIBBLES01 : NIBBLES23;
-                    lo = floats(v.and(mask)).fma(FloatVector.fromArray(F16, x, xc + 8 * m), lo);
-                    hi = floats(high.and(mask)).fma(FloatVector.fromArray(F16, x, xc + 32 + 8 * m), hi);
-                }
-                sum = lo.fma(FloatVector.broadcast(F16, (float) KQuantMath.level(scales, 2 * c)), sum);
-                sum = hi.fma(FloatVector.broadcast(F16, (float) KQuantMath.level(scales, 2 * c + 1)), sum);
-            }
-            acc = fold(sum).fma(FloatVector.broadcast(F, Lanes.half(w, o) * d[dt + b]), acc);
-        }
-        return Lanes.sum(acc, lanes);
-    }
-
-    /** {@link #rowRounded16} on eight lanes, for hardware whose vectors are narrower than 512 bits: the same bits. */
-    static float rowRounded8(
+    static float rowRounded(
             MemorySegment w, long offset, float[] x, int xt, float[] d, int dt, int blocks, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {

@@ -129,26 +129,6 @@ class KQuantProductTest {
         }
     }
 
-    @Test
-    void q4KOnSixteenLanesGivesTheBitsOfEightLanes() {
-        SplittableRandom random = new SplittableRandom(500);
-        float[] lanes = new float[KQuantKernels.SCRATCH];
-        for (int count : Samples.counts(GgmlType.Q4_K)) {
-            for (long offset : OFFSETS) {
-                MemorySegment w = Samples.randomBytes(GgmlType.Q4_K, count, offset, random);
-                KQuantActivations a =
-                        new KQuantActivations(2, count).set(Samples.gaussian(random, 2 * count, 1.0), 2, count);
-                int xt = a.cols;
-                float eight = Q4_KKernels.rowRounded8(w, offset, a.q, xt, a.d, a.blocks, a.blocks, lanes);
-                float sixteen = Q4_KKernels.rowRounded16(w, offset, a.q, xt, a.d, a.blocks, a.blocks, lanes);
-                assertEquals(
-                        Float.floatToRawIntBits(eight),
-                        Float.floatToRawIntBits(sixteen),
-                        "count " + count + " offset " + offset);
-            }
-        }
-    }
-
     /** The dot product of the reference dequantization with the rounded activations {@code d * q}, in doubles. */
     static double[] exactDot(GgmlType type, MemorySegment w, long offset, KQuantActivations a, int token) {
         int count = a.cols();
