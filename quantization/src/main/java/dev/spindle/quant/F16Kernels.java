@@ -211,12 +211,6 @@ final class F16Kernels extends TypeKernels {
     }
 
     @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
-        dequantizeVector(w, offset, row.q, 0, count);
-        row.blockLength = 0;
-    }
-
-    @Override
     public void quantize(float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {
         for (int i = 0; i < count; i++) {
             dst.set(LE_SHORT, dstOffset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));

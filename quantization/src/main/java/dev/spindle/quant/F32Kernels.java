@@ -91,12 +91,6 @@ final class F32Kernels extends TypeKernels {
     }
 
     @Override
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
-        MemorySegment.copy(w, LE_FLOAT, offset, row.q, 0, count);
-        row.blockLength = 0;
-    }
-
-    @Override
     public void quantize(float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {
         MemorySegment.copy(src, srcOffset, dst, LE_FLOAT, dstOffset, count);
     }

@@ -87,14 +87,6 @@ public abstract class TypeKernels {
         return dotVector(w, offset, x, xOffset, sums, sumsOffset, count, new float[Lanes.N]);
     }
 
-    /**
-     * Decodes one row of {@code count} elements for {@link TokenDots}: quants as floats with their block scales and
-     * correction coefficients, in the order {@link #dotVector} takes them (see {@link RowScratch}).
-     */
-    void decode(MemorySegment w, long offset, int count, RowScratch row) {
-        throw floatActivations();
-    }
-
     private UnsupportedOperationException floatActivations() {
         return new UnsupportedOperationException(
                 type + " multiplies activations of form " + activationFormat() + ", not plain floats");
@@ -139,10 +131,8 @@ public abstract class TypeKernels {
             float[] out,
             int outStride,
             RowScratch scratch) {
-        for (int r = rowFrom; r < rowTo; r++) {
-            decode(data, r * rowBytes, x.cols(), scratch);
-            TokenDots.multiply(scratch, x, out, r, outStride);
-        }
+        // Every format with its own batches overrides this; K-quant batches run in KQuantProducts.
+        throw new UnsupportedOperationException(type + " multiplies batches elsewhere");
     }
 
     /** Whether {@link #quantize} is implemented for this format. */

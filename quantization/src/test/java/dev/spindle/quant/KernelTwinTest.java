@@ -97,7 +97,7 @@ class KernelTwinTest {
             names = {"F32", "F16", "BF16"})
     void aDecodedRowReplaysTheFusedKernelBitForBit(GgmlType type) {
         SplittableRandom random = new SplittableRandom(300 + type.ordinal());
-        RowScratch row = new RowScratch(4096);
+        float[] row = new float[4096];
         for (int count : Samples.counts(type)) {
             if (type == GgmlType.F16 && count % 8 != 0) {
                 // These rows are never decoded: one scalar kernel in ggml's order (F16Kernels.dotHalves) serves them
@@ -108,11 +108,9 @@ class KernelTwinTest {
                 MemorySegment w = Samples.randomBytes(type, count, offset, random);
                 float[] x = Samples.gaussian(random, 7 + count, 1.0);
                 float[] sums = Samples.sums(x, 7, count);
-                type.kernels().decode(w, offset, count, row);
+                type.kernels().dequantizeVector(w, offset, row, 0, count);
                 float fused = type.kernels().dotVector(w, offset, x, 7, sums, 0, count);
-                float replayed = row.blockLength == 0
-                        ? TokenDots.denseOne(row.q, x, 7, count, new float[8])
-                        : TokenDots.blocksOne(row, x, 7, sums, 0);
+                float replayed = TokenDots.denseOne(row, x, 7, count, new float[8]);
                 assertEquals(
                         Float.floatToRawIntBits(fused),
                         Float.floatToRawIntBits(replayed),
