@@ -49,8 +49,13 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      * their softmax weights (0 past the context).
      */
     protected final float[] weights;
-    /** {@code [group]}: the factor the accumulator is rescaled by for the current block. */
+    /**
+     * {@code [group]}, padded to a multiple of 16 so that vector kernels may process it in whole vectors: the factor
+     * the accumulator is rescaled by for the current block.
+     */
     protected final float[] rescale;
+    /** {@code [group]}, padded as {@link #rescale}: each query head's running maximum before the current block. */
+    protected final float[] previousMax;
     /** {@code [group][headDim]}: the unnormalised output. */
     protected final float[] accumulator;
     /**
@@ -60,7 +65,8 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      */
     protected final float[] sums;
 
-    private final float[] runningMax;
+    /** {@code [group]}, padded as {@link #rescale}: each query head's running maximum score. */
+    protected final float[] runningMax;
 
     PagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         KvCacheShape shape = memory.layout().shape();
@@ -82,10 +88,12 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         this.scaledQuery = new float[group * headDim];
         this.span = 2 * blockSize;
         this.weights = new float[group * span];
-        this.rescale = new float[group];
+        int padded = Math.ceilDiv(group, 16) * 16;
+        this.rescale = new float[padded];
+        this.previousMax = new float[padded];
         this.accumulator = new float[group * headDim];
         this.sums = new float[group * span];
-        this.runningMax = new float[group];
+        this.runningMax = new float[padded];
     }
 
     /**
@@ -297,11 +305,11 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
             if (valid < span) {
                 Arrays.fill(weights, row + valid, row + span, Float.NEGATIVE_INFINITY);
             }
-            float previousMax = runningMax[h];
-            float max = Math.max(previousMax, rowMax(row));
-            rescale[h] = previousMax == Float.NEGATIVE_INFINITY ? 0f : Exp.exp(previousMax - max);
-            runningMax[h] = max;
+            float previous = runningMax[h];
+            previousMax[h] = previous;
+            runningMax[h] = Math.max(previous, rowMax(row));
         }
+        rescales();
         exponentiate(runningMax);
         for (int h = 0; h < group; h++) {
             int row = h * span;
@@ -324,6 +332,18 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      * into cache; changes no result.
      */
     void prefetch(int layer, int first, int second, int kvHead) {}
+
+    /**
+     * Sets {@code rescale[h]} to {@code exp(previousMax[h] - runningMax[h])} for every query head of the group, or to 0
+     * where {@code previousMax[h]} is minus infinity (nothing accumulated yet). One call for the whole group, so that a
+     * vector kernel computes all the exponentials at once instead of one latency-bound scalar chain per head.
+     */
+    void rescales() {
+        for (int h = 0; h < group; h++) {
+            float previous = previousMax[h];
+            rescale[h] = previous == Float.NEGATIVE_INFINITY ? 0f : Exp.exp(previous - runningMax[h]);
+        }
+    }
 
     /** The largest of {@code weights[row .. row + span)}. */
     abstract float rowMax(int row);

@@ -425,6 +425,45 @@ final class VectorPagedAttention extends PagedAttention {
         return max.reduceLanes(VectorOperators.MAX);
     }
 
+    /**
+     * As the scalar form, a vector of heads at a time: each lane is {@link Exp#exp(float)}'s steps on the same
+     * difference, so the factors are the scalar twin's bits. The arrays are padded to whole vectors; lanes past the
+     * group compute factors nobody reads.
+     */
+    @Override
+    void rescales() {
+        FloatVector minusLn2High = FloatVector.broadcast(FLOATS, -Exp.LN2_HIGH);
+        FloatVector minusLn2Low = FloatVector.broadcast(FLOATS, -Exp.LN2_LOW);
+        FloatVector c5 = FloatVector.broadcast(FLOATS, Exp.C5);
+        FloatVector c4 = FloatVector.broadcast(FLOATS, Exp.C4);
+        FloatVector c3 = FloatVector.broadcast(FLOATS, Exp.C3);
+        FloatVector c2 = FloatVector.broadcast(FLOATS, Exp.C2);
+        FloatVector one = FloatVector.broadcast(FLOATS, 1f);
+        for (int h = 0; h < group; h += LANES) {
+            FloatVector previous = FloatVector.fromArray(FLOATS, previousMax, h);
+            FloatVector x = previous.sub(FloatVector.fromArray(FLOATS, runningMax, h))
+                    .max(Exp.LOWEST)
+                    .min(Exp.HIGHEST);
+            FloatVector rounded = x.fma(Exp.LOG2_E, Exp.ROUNDER);
+            FloatVector n = rounded.sub(Exp.ROUNDER);
+            IntVector exponent = ((IntVector) rounded.reinterpretAsInts()).sub(Exp.ROUNDER_BITS);
+            FloatVector r = n.fma(minusLn2High, x);
+            r = n.fma(minusLn2Low, r);
+            FloatVector p = r.fma(Exp.C7, Exp.C6);
+            p = p.fma(r, c5);
+            p = p.fma(r, c4);
+            p = p.fma(r, c3);
+            p = p.fma(r, c2);
+            p = p.fma(r, one);
+            p = p.fma(r, one);
+            FloatVector twoToN = (FloatVector)
+                    exponent.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            p.mul(twoToN)
+                    .blend(0f, previous.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY))
+                    .intoArray(rescale, h);
+        }
+    }
+
     @Override
     void exponentiate(float[] maxima) {
         expMinus(weights, 0, maxima, group, span);
