@@ -30,6 +30,8 @@ public final class Activations {
     private final float[] q8Scales; // [tokens][blocks] d
     private final float[] q8Sums; // [tokens][blocks] s
     private final float[] q8Offsets; // [tokens][blocks][8] -8 * the sum of each lane's four quants
+    private final float[] q8NegatedEightSums; // [tokens][blocks] -8 * the sum of the block's quants
+    private final float[] q8Chunks; // [tokens][cols] quants in chunk order (q8Chunks())
     private final float[] q8ByToken; // [tokens / 8][cols][8] quants of eight tokens side by side (q8ByToken())
     private final float[] q8ScalesByToken; // [tokens / 8][blocks][8]
     private final int[] blockQuants = new int[ActivationFormat.BLOCK];
@@ -54,6 +56,8 @@ public final class Activations {
         this.q8Sums = new float[maxTokens * blocks];
         this.kquant = new KQuantActivations(maxTokens, maxCols);
         this.q8Offsets = new float[maxTokens * blocks * Lanes.N];
+        this.q8NegatedEightSums = new float[maxTokens * blocks];
+        this.q8Chunks = new float[maxTokens * blocks * ActivationFormat.BLOCK];
         int eights = (maxTokens + Lanes.N - 1) / Lanes.N;
         this.q8ByToken = new float[eights * Lanes.N * blocks * ActivationFormat.BLOCK];
         this.q8ScalesByToken = new float[eights * Lanes.N * blocks];
@@ -131,6 +135,7 @@ public final class Activations {
             for (int b = 0; b < blocks; b++) {
                 int at = t * cols + b * block;
                 ActivationFormat.quantizeQ8(x, at, block, blockQuants, 0, q8Scales, q8Sums, t * blocks + b);
+                int sum = 0;
                 for (int i = 0; i < 8; i++) {
                     int lane = 0;
                     for (int m = 0; m < 4; m++) {
@@ -138,6 +143,13 @@ public final class Activations {
                         lane += blockQuants[4 * i + m];
                     }
                     q8Offsets[(t * blocks + b) * Lanes.N + i] = -8 * lane;
+                    sum += lane;
+                }
+                q8NegatedEightSums[t * blocks + b] = -8 * sum;
+                for (int c = 0; c < 4; c++) {
+                    for (int n = 0; n < 8; n++) {
+                        q8Chunks[at + 8 * c + n] = blockQuants[4 * c + n / 2 + 16 * (n % 2)];
+                    }
                 }
             }
         }
@@ -200,6 +212,23 @@ public final class Activations {
      */
     float[] q8Offsets() {
         return q8Offsets;
+    }
+
+    /**
+     * Per token and block, {@code -8} times the sum of the block's quants, {@code [tokens][cols / 32]}: where a
+     * kernel's block sum of {@code (q - 8) * x} starts, so that it needs no subtraction per weight.
+     */
+    float[] q8NegatedEightSums() {
+        return q8NegatedEightSums;
+    }
+
+    /**
+     * The quants of {@link #q8()} in <em>chunk order</em>, {@code [tokens][cols]}: position {@code 8c + n} of a block
+     * holds element {@code 4c + n/2} for even {@code n} and {@code 4c + n/2 + 16} for odd {@code n}, the weight that
+     * nibble {@code n} of chunk {@code c} of an interleaved Q4_0 block holds ({@link Q4_0InterleavedKernels}).
+     */
+    float[] q8Chunks() {
+        return q8Chunks;
     }
 
     /**

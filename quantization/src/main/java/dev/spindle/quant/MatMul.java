@@ -125,7 +125,10 @@ public final class MatMul {
             int m = count++;
             matrices[m] = w;
             outs[m] = out;
-            chunkRows[m] = Math.max(1, (w.rows() + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD));
+            int group = w.rowGroup();
+            int groups = (w.rows() + group - 1) / group;
+            chunkRows[m] =
+                    group * Math.max(1, (groups + threads * CHUNKS_PER_THREAD - 1) / (threads * CHUNKS_PER_THREAD));
             firstChunk[m + 1] = firstChunk[m] + (w.rows() + chunkRows[m] - 1) / chunkRows[m];
         }
 

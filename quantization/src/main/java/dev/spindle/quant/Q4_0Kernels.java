@@ -263,6 +263,13 @@ final class Q4_0Kernels extends Block32Kernels {
         }
     }
 
+    private static final InterleavedKernels INTERLEAVED = new Q4_0InterleavedKernels();
+
+    @Override
+    InterleavedKernels interleavedKernels() {
+        return INTERLEAVED;
+    }
+
     /** llama.cpp's {@code quantize_row_q4_0_ref}: the largest magnitude maps to -8. */
     @Override
     public void quantize(float[] src, int srcOffset, int count, MemorySegment dst, long dstOffset) {

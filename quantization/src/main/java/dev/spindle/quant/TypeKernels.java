@@ -135,6 +135,14 @@ public abstract class TypeKernels {
         throw new UnsupportedOperationException(type + " multiplies batches elsewhere");
     }
 
+    /**
+     * The products over this format's interleaved layout ({@link QuantizedMatrix#interleaved}), or null where the
+     * format has none and products read the rows as stored.
+     */
+    InterleavedKernels interleavedKernels() {
+        return null;
+    }
+
     /** Whether {@link #quantize} is implemented for this format. */
     public boolean canQuantize() {
         return true;

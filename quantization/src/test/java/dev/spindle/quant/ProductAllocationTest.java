@@ -3,6 +3,7 @@ package dev.spindle.quant;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spindle.quant.parallel.WorkerPool;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -47,7 +48,8 @@ class ProductAllocationTest {
 
         @Override
         public String toString() {
-            return "%s x %d tokens: %.0f bytes per call".formatted(w.type(), tokens, leastPerCall[0]);
+            return "%s%s x %d tokens: %.0f bytes per call"
+                    .formatted(w.type(), w.interleaved() ? " interleaved" : "", tokens, leastPerCall[0]);
         }
     }
 
@@ -93,8 +95,12 @@ class ProductAllocationTest {
             MemorySegment data =
                     Samples.randomBytes(type, rows * cols, 0, random).asSlice(0, rows * type.bytesFor(cols));
             QuantizedMatrix w = new QuantizedMatrix(type, rows, cols, data);
+            QuantizedMatrix interleaved = w.interleaved(Arena.ofAuto());
             for (int tokens : TOKEN_COUNTS) {
                 cases.add(new Case(w, tokens));
+                if (interleaved != w) {
+                    cases.add(new Case(interleaved, tokens));
+                }
             }
         }
         float[] x = Samples.gaussian(random, maxTokens * MAX_COLS, 1.0);

@@ -47,6 +47,13 @@ public class BatchedMatMulBenchmark {
     @Param({"2"})
     public int threads;
 
+    /**
+     * {@code loaded}: the layout a model's matrices get when it is loaded (interleaved where the format has one,
+     * {@link QuantizedMatrix#interleaved}); {@code stored}: the rows as the file stores them.
+     */
+    @Param({"loaded"})
+    public String layout;
+
     private Arena arena;
     private WorkerPool pool;
     private MatMul matmul;
@@ -69,7 +76,7 @@ public class BatchedMatMulBenchmark {
         int rows = Integer.parseInt(dims[0]);
         int cols = Integer.parseInt(dims[1]);
         arena = Arena.ofShared();
-        copies = Weights.copies(GgmlType.valueOf(type), rows, cols, arena);
+        copies = Weights.copies(GgmlType.valueOf(type), rows, cols, arena, layout.equals("loaded"));
         matrixBytes = copies[0].data().byteSize();
         pool = new WorkerPool(threads);
         matmul = new MatMul(pool, tokens, cols);

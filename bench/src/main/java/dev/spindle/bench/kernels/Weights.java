@@ -24,14 +24,20 @@ final class Weights {
 
     private Weights() {}
 
-    /** Enough copies of a {@code rows x cols} matrix to fill {@link #WORKING_SET}, at least two. */
-    static QuantizedMatrix[] copies(GgmlType type, int rows, int cols, Arena arena) {
+    /**
+     * Enough copies of a {@code rows x cols} matrix to fill {@link #WORKING_SET}, at least two; {@code interleaved}:
+     * in the layout a model's matrices take when it is loaded ({@link QuantizedMatrix#interleaved}).
+     */
+    static QuantizedMatrix[] copies(GgmlType type, int rows, int cols, Arena arena, boolean interleaved) {
         long bytes = rows * type.bytesFor(cols);
         int n = (int) Math.max(2, (WORKING_SET + bytes - 1) / bytes);
         QuantizedMatrix[] copies = new QuantizedMatrix[n];
         SplittableRandom random = new SplittableRandom(42);
         for (int i = 0; i < n; i++) {
             copies[i] = new QuantizedMatrix(type, rows, cols, random(type, rows * (long) cols, arena, random));
+            if (interleaved) {
+                copies[i] = copies[i].interleaved(arena);
+            }
         }
         return copies;
     }

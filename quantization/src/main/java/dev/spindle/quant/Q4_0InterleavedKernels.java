@@ -1,0 +1,305 @@
+package dev.spindle.quant;
+
+import static dev.spindle.quant.Lanes.F;
+import static dev.spindle.quant.Lanes.I;
+import static dev.spindle.quant.Lanes.LE;
+import static dev.spindle.quant.Lanes.S128;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q4_0 matrices interleaved eight rows at a time, one float lane per row: the products of {@link Q4_0Kernels} (per
+ * (row, token), block after block, the exact integer sum {@code isum = sum_j (q_j - 8) * x_j}, then {@code acc =
+ * fma(isum, d_w*d_x, acc)}, as llama.cpp's repacked Q4_0 products compute), with no sum across lanes and no shuffle:
+ * lane {@code r} of every vector belongs to row {@code r} of the group. The block sums are exact integers in any
+ * order, so they are computed as float FMAs of nibbles with broadcast activation quants.
+ *
+ * <p>Group {@code g} (rows {@code 8g .. 8g+7}) of a matrix of {@code blocks} blocks per row takes {@code 144 *
+ * blocks} bytes from byte {@code 144 * blocks * g}: first the quants as one run of chunks, then the scales (read
+ * after the quants, they are what the hardware prefetcher brings in next).
+ *
+ * <pre>
+ * offset                  size  field
+ *     32ch                  32  chunk ch = 4b + c (c = 0..3): row r's quant bytes 4c .. 4c+3 of block b at 4r
+ *     128 * blocks + 16b    16  block b's scales: row r's half-precision d at 2r
+ * </pre>
+ *
+ * Read as eight ints, a chunk gives lane {@code r} four bytes of row {@code r}: byte {@code k} holds weight {@code
+ * 4c + k} of the block in its low nibble and weight {@code 4c + k + 16} in its high one, eight nibbles a lane that
+ * shifts and masks take out in place. Nibble {@code n} (bits {@code 4n .. 4n+3}) meets the activation the
+ * activations' chunk order puts at {@code 8ch + n} ({@link Activations#q8Chunks()}).
+ *
+ * <p>The products take two passes over a group: one flat loop over its chunks that stores each chunk's exact partial
+ * sums, then one over its blocks that adds a block's four partial sums to its {@code -8 * sum(x)} and makes the FMA
+ * with the scales. The flat loop is what C2 compiles well: no short inner loops with their entry code, and the range
+ * checks of the activations hoisted out of it.
+ *
+ * <p>The kernels are written out long-hand (the nibbles of a chunk one by one, the widening of the scales from their
+ * halves' bits in place): a vector passed to or returned from a method that C2 does not inline is boxed on the heap,
+ * C2 stops inlining past a certain size of method, and it neither unrolls a loop over the nibbles nor shifts by a
+ * loop variable for free.
+ */
+final class Q4_0InterleavedKernels extends InterleavedKernels {
+
+    /** Bytes of one block of eight rows. */
+    static final int GROUP_BYTES = ROWS * Q4_0Kernels.BYTES;
+
+    private static final int BLOCK = 32;
+    private static final ValueLayout.OfShort LE_SHORT = TypeKernels.LE_SHORT;
+
+    /** Bits kept of a sign-extended half shifted left by 13 ({@link F16Kernels}): sign, exponent, mantissa. */
+    private static final int SIGN_EXPONENT_MANTISSA = 0x8fff_e000;
+
+    private static final float EXPONENT_BIAS_FIX = 0x1p112f;
+
+    @Override
+    boolean accepts(int rows, int cols) {
+        return rows % ROWS == 0 && cols % BLOCK == 0;
+    }
+
+    /**
+     * Rearranges the rows and checks every scale: the vector kernels widen the eight halves of a group block with
+     * integer operations that are exact for every finite half, so a scale that is infinite or NaN (no trained model
+     * has one) is refused here rather than read wrong.
+     */
+    @Override
+    void interleave(MemorySegment src, int rows, int cols, MemorySegment dst) {
+        if (!accepts(rows, cols)) {
+            throw new IllegalArgumentException("a Q4_0 matrix of " + rows + " x " + cols + " cannot be interleaved");
+        }
+        int blocks = cols / BLOCK;
+        long rowBytes = (long) blocks * Q4_0Kernels.BYTES;
+        if (src.byteSize() != rows * rowBytes || dst.byteSize() != src.byteSize()) {
+            throw new IllegalArgumentException("Q4_0 matrix of " + rows + " x " + cols + " is " + rows * rowBytes
+                    + " bytes, not " + src.byteSize() + " and " + dst.byteSize());
+        }
+        for (int row = 0; row < rows; row++) {
+            long group = groupOffset(blocks, row);
+            for (int b = 0; b < blocks; b++) {
+                long from = row * rowBytes + (long) b * Q4_0Kernels.BYTES;
+                short d = src.get(LE_SHORT, from);
+                if (!Float.isFinite(Float.float16ToFloat(d))) {
+                    throw new IllegalArgumentException(
+                            "Q4_0 row " + row + " block " + b + " has a scale that is not a finite number");
+                }
+                dst.set(LE_SHORT, scaleOffset(group, blocks, row, b), d);
+                for (int c = 0; c < 4; c++) {
+                    MemorySegment.copy(src, from + 2 + 4L * c, dst, quantOffset(group, blocks, row, b, 4 * c), 4);
+                }
+            }
+        }
+    }
+
+    private static long groupOffset(int blocks, int row) {
+        return (long) (row / ROWS) * blocks * GROUP_BYTES;
+    }
+
+    private static long scaleOffset(long group, int blocks, int row, int b) {
+        return group + 128L * blocks + 16L * b + 2L * (row % ROWS);
+    }
+
+    /** Where row {@code row}'s quant byte {@code i} (0..15) of block {@code b} lies. */
+    private static long quantOffset(long group, int blocks, int row, int b, int i) {
+        return group + 32L * (4 * b + i / 4) + 4L * (row % ROWS) + i % 4;
+    }
+
+    @Override
+    void dequantizeRow(MemorySegment data, int cols, int row, float[] dst, int dstOffset) {
+        int blocks = cols / BLOCK;
+        long group = groupOffset(blocks, row);
+        for (int b = 0; b < blocks; b++) {
+            float d = Float.float16ToFloat(data.get(LE_SHORT, scaleOffset(group, blocks, row, b)));
+            for (int i = 0; i < 16; i++) {
+                int q = data.get(ValueLayout.JAVA_BYTE, quantOffset(group, blocks, row, b, i)) & 0xff;
+                dst[dstOffset + b * BLOCK + i] = ((q & 15) - 8) * d;
+                dst[dstOffset + b * BLOCK + i + 16] = ((q >>> 4) - 8) * d;
+            }
+        }
+    }
+
+    @Override
+    void multiply(
+            MemorySegment data,
+            int cols,
+            int rowFrom,
+            int rowTo,
+            Activations x,
+            float[] out,
+            int outStride,
+            RowScratch scratch) {
+        if (rowFrom % ROWS != 0 || rowTo % ROWS != 0) {
+            throw new IllegalArgumentException(
+                    "rows [" + rowFrom + ", " + rowTo + ") are not whole groups of " + ROWS + " interleaved rows");
+        }
+        if (!Kernels.VECTOR) {
+            for (int r = rowFrom; r < rowTo; r++) {
+                for (int t = 0; t < x.tokens(); t++) {
+                    out[t * outStride + r] = dotScalar(data, cols, r, x, t);
+                }
+            }
+            return;
+        }
+        if (scratch.maxCols() < cols) {
+            throw new IllegalArgumentException("scratch holds rows of " + scratch.maxCols() + ", not " + cols);
+        }
+        int blocks = cols / BLOCK;
+        int tokens = x.tokens();
+        for (int g = rowFrom / ROWS; g < rowTo / ROWS; g++) {
+            long group = (long) g * blocks * GROUP_BYTES;
+            int t = 0;
+            // Four tokens per pass over the group, whose bytes stay in the first-level cache for the next pass.
+            for (; t + 4 <= tokens; t += 4) {
+                chunkSumsFourTokens(data, group, blocks, x, t, scratch.chunkSums);
+                for (int i = 0; i < 4; i++) {
+                    blockProducts(
+                            data,
+                            group,
+                            blocks,
+                            x,
+                            t + i,
+                            scratch.chunkSums,
+                            i * cols,
+                            out,
+                            (t + i) * outStride + g * ROWS);
+                }
+            }
+            for (; t < tokens; t++) {
+                chunkSumsOneToken(data, group, blocks, x, t, scratch.chunkSums);
+                blockProducts(data, group, blocks, x, t, scratch.chunkSums, 0, out, t * outStride + g * ROWS);
+            }
+        }
+    }
+
+    /**
+     * The definition, one (row, token) at a time: per block the exact integer sum of {@code (q - 8) * x} over the
+     * block's 32 weights, then one FMA with {@code d_w * d_x}.
+     */
+    static float dotScalar(MemorySegment data, int cols, int row, Activations x, int token) {
+        int blocks = cols / BLOCK;
+        long group = groupOffset(blocks, row);
+        float[] q8 = x.q8();
+        float[] dx = x.q8Scales();
+        float acc = 0;
+        for (int b = 0; b < blocks; b++) {
+            int xo = token * cols + b * BLOCK;
+            int sum = 0;
+            for (int i = 0; i < 16; i++) {
+                int q = data.get(ValueLayout.JAVA_BYTE, quantOffset(group, blocks, row, b, i)) & 0xff;
+                // Element j of a block of activations lies at 8 * (j % 4) + j / 4 (Activations' lane order).
+                int j = i;
+                int k = i + 16;
+                sum += ((q & 15) - 8) * (int) q8[xo + 8 * (j % 4) + j / 4];
+                sum += ((q >>> 4) - 8) * (int) q8[xo + 8 * (k % 4) + k / 4];
+            }
+            float d = Float.float16ToFloat(data.get(LE_SHORT, scaleOffset(group, blocks, row, b)));
+            acc = Math.fma((float) sum, d * dx[token * blocks + b], acc);
+        }
+        return acc;
+    }
+
+    /**
+     * Each chunk's exact partial sums {@code sum q * x} for one token, {@code sums[8ch + r]}: the first pass. Two
+     * chains of FMAs; the chunks are independent, so the next chunk's chains start while this one's finish.
+     */
+    private static void chunkSumsOneToken(
+            MemorySegment data, long group, int blocks, Activations x, int token, float[] sums) {
+        float[] xs = x.q8Chunks();
+        long quants = group;
+        int xo = token * blocks * BLOCK;
+        for (int ch = 0; ch < 4 * blocks; ch++) {
+            IntVector q = IntVector.fromMemorySegment(I, data, quants + 32L * ch, LE);
+            int p = xo + 8 * ch;
+            FloatVector s0 = Lanes.toFloats(q.and(15)).mul(FloatVector.broadcast(F, xs[p]));
+            FloatVector s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(15))
+                    .mul(FloatVector.broadcast(F, xs[p + 1]));
+            s0 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 8).and(15))
+                    .fma(FloatVector.broadcast(F, xs[p + 2]), s0);
+            s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 12).and(15))
+                    .fma(FloatVector.broadcast(F, xs[p + 3]), s1);
+            s0 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 16).and(15))
+                    .fma(FloatVector.broadcast(F, xs[p + 4]), s0);
+            s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 20).and(15))
+                    .fma(FloatVector.broadcast(F, xs[p + 5]), s1);
+            s0 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 24).and(15))
+                    .fma(FloatVector.broadcast(F, xs[p + 6]), s0);
+            s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 28)).fma(FloatVector.broadcast(F, xs[p + 7]), s1);
+            s0.add(s1).intoArray(sums, 8 * ch);
+        }
+    }
+
+    /**
+     * {@link #chunkSumsOneToken} for tokens {@code t .. t+3} ({@code sums[cols * i + 8ch + r]} for token {@code t +
+     * i}): each nibble taken out once for the four. The nibbles are a loop here (its shift by the loop variable costs
+     * a register move, shared by four tokens): written out, the method passes the size at which C2 stops inlining.
+     */
+    private static void chunkSumsFourTokens(
+            MemorySegment data, long group, int blocks, Activations x, int t, float[] sums) {
+        float[] xs = x.q8Chunks();
+        int cols = blocks * BLOCK;
+        int xo = t * cols;
+        for (int ch = 0; ch < 4 * blocks; ch++) {
+            IntVector q = IntVector.fromMemorySegment(I, data, group + 32L * ch, LE);
+            int p0 = xo + 8 * ch;
+            int p1 = p0 + cols;
+            int p2 = p1 + cols;
+            int p3 = p2 + cols;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            for (int n = 0; n < 8; n++) {
+                FloatVector v =
+                        Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4 * n).and(15));
+                a0 = v.fma(FloatVector.broadcast(F, xs[p0 + n]), a0);
+                a1 = v.fma(FloatVector.broadcast(F, xs[p1 + n]), a1);
+                a2 = v.fma(FloatVector.broadcast(F, xs[p2 + n]), a2);
+                a3 = v.fma(FloatVector.broadcast(F, xs[p3 + n]), a3);
+            }
+            a0.intoArray(sums, 8 * ch);
+            a1.intoArray(sums, cols + 8 * ch);
+            a2.intoArray(sums, 2 * cols + 8 * ch);
+            a3.intoArray(sums, 3 * cols + 8 * ch);
+        }
+    }
+
+    /**
+     * The second pass for one token: per block, its four chunks' partial sums ({@code sums[sumsOffset + 32b ..]})
+     * plus {@code -8 * sum(x)} ({@link Activations#q8NegatedEightSums()}), exact integers in any order, then {@code
+     * acc = fma(isum, d_w * d_x, acc)} block after block; the eight rows' results to {@code out[outAt ..]}.
+     */
+    private static void blockProducts(
+            MemorySegment data,
+            long group,
+            int blocks,
+            Activations x,
+            int token,
+            float[] sums,
+            int sumsOffset,
+            float[] out,
+            int outAt) {
+        float[] dx = x.q8Scales();
+        float[] offsets = x.q8NegatedEightSums();
+        int so = token * blocks;
+        long scales = group + 128L * blocks;
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            int s = sumsOffset + 32 * b;
+            FloatVector isum = FloatVector.fromArray(F, sums, s)
+                    .add(FloatVector.fromArray(F, sums, s + 8))
+                    .add(FloatVector.fromArray(F, sums, s + 16).add(FloatVector.fromArray(F, sums, s + 24)))
+                    .add(offsets[so + b]);
+            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scales + 16L * b, LE)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA);
+            FloatVector d = ((FloatVector) bits.reinterpretAsFloats()).mul(EXPONENT_BIAS_FIX);
+            acc = isum.fma(d.mul(dx[so + b]), acc);
+        }
+        acc.intoArray(out, outAt);
+    }
+}
