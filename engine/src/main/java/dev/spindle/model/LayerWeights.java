@@ -1,10 +1,12 @@
 package dev.spindle.model;
 
 import dev.spindle.quant.QuantizedMatrix;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The weights of one transformer block, views of the mapped file in their stored types. Vectors are F32 segments;
+ * The weights of one transformer block in their stored types: views of the mapped file, or interleaved copies of
+ * its matrices ({@link ModelWeights#interleaved}). Vectors are F32 segments;
  * matrices are {@code [rows][cols]}.
  *
  * @param attnNorm {@code [dim]} RMSNorm scale before attention
@@ -36,4 +38,24 @@ public record LayerWeights(
         MemorySegment ffnNorm,
         QuantizedMatrix wGate,
         QuantizedMatrix wUp,
-        QuantizedMatrix wDown) {}
+        QuantizedMatrix wDown) {
+
+    /** These weights with their matrices in the layout products read fastest ({@link ModelWeights#interleaved}). */
+    LayerWeights interleaved(Arena arena) {
+        return new LayerWeights(
+                attnNorm,
+                wq.interleaved(arena),
+                wk.interleaved(arena),
+                wv.interleaved(arena),
+                qBias,
+                kBias,
+                vBias,
+                qNorm,
+                kNorm,
+                wo.interleaved(arena),
+                ffnNorm,
+                wGate.interleaved(arena),
+                wUp.interleaved(arena),
+                wDown.interleaved(arena));
+    }
+}

@@ -4,19 +4,24 @@ import dev.spindle.gguf.GgufFile;
 import dev.spindle.kvcache.memory.KvCacheShape;
 import dev.spindle.kvcache.memory.KvType;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
 /**
- * A model ready to run: its GGUF file mapped, its hyper-parameters read and every weight found and checked. Immutable
- * and shared by every forward pass over it; per-sequence state lives in the KV cache, not here.
+ * A model ready to run: its GGUF file mapped, its hyper-parameters read and every weight found and checked, and the
+ * matrices whose format has a faster layout for products copied into it ({@link ModelWeights#interleaved}; Q4_0, as
+ * llama.cpp repacks it). Immutable and shared by every forward pass over it; per-sequence state lives in the KV cache,
+ * not here.
  */
 public final class Model implements AutoCloseable {
     private final GgufFile file;
+    private final Arena copies;
     private final ModelConfig config;
     private final ModelWeights weights;
 
-    private Model(GgufFile file, ModelConfig config, ModelWeights weights) {
+    private Model(GgufFile file, Arena copies, ModelConfig config, ModelWeights weights) {
         this.file = file;
+        this.copies = copies;
         this.config = config;
         this.weights = weights;
     }
@@ -28,10 +33,18 @@ public final class Model implements AutoCloseable {
      */
     public static Model open(Path path) throws IOException {
         GgufFile file = GgufFile.open(path);
+        Arena copies = Arena.ofShared();
         try {
             ModelConfig config = ModelConfig.read(file);
-            return new Model(file, config, ModelWeights.read(file, config));
+            ModelWeights weights;
+            try {
+                weights = ModelWeights.read(file, config).interleaved(copies);
+            } catch (IllegalArgumentException e) {
+                throw new UnsupportedModelException(e.getMessage());
+            }
+            return new Model(file, copies, config, weights);
         } catch (RuntimeException e) {
+            copies.close();
             file.close();
             throw e;
         }
@@ -55,9 +68,10 @@ public final class Model implements AutoCloseable {
         return new KvCacheShape(config.layers(), config.kvHeads(), config.headDim(), blockSize, type);
     }
 
-    /** Unmaps the file: no forward pass over this model may run afterwards. */
+    /** Frees the weights' copies and unmaps the file: no forward pass over this model may run afterwards. */
     @Override
     public void close() {
+        copies.close();
         file.close();
     }
 }

@@ -4,12 +4,15 @@ import dev.spindle.gguf.GgufFile;
 import dev.spindle.gguf.GgufTensor;
 import dev.spindle.quant.GgmlType;
 import dev.spindle.quant.QuantizedMatrix;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * All weights of a model, views of the mapped GGUF file in their stored types: nothing is copied or converted.
+ * All weights of a model in their stored types: as {@link #read} finds them, views of the mapped GGUF file, nothing
+ * copied or converted; after {@link #interleaved}, with the matrices whose format has a faster layout for products
+ * copied into it once (Q4_0, {@link QuantizedMatrix#interleaved}).
  *
  * @param tokenEmbedding {@code [vocab][dim]} one row per token
  * @param outputNorm {@code [dim]} the final RMSNorm scale
@@ -17,21 +20,35 @@ import java.util.List;
  *     embeddings are tied (the file has no {@code output.weight})
  * @param ropeFreqFactors {@code [ropeDims / 2]} Llama 3 RoPE frequency divisors ({@code rope_freqs.weight}), or null
  * @param layers the transformer blocks, in order
+ * @param tiedEmbeddings whether the output head is the token embedding matrix (as stored; the head may be an
+ *     interleaved copy of it)
  */
 public record ModelWeights(
         QuantizedMatrix tokenEmbedding,
         MemorySegment outputNorm,
         QuantizedMatrix output,
         MemorySegment ropeFreqFactors,
-        List<LayerWeights> layers) {
+        List<LayerWeights> layers,
+        boolean tiedEmbeddings) {
 
     public ModelWeights {
         layers = List.copyOf(layers);
     }
 
-    /** Whether the output head is the token embedding matrix. */
-    public boolean tiedEmbeddings() {
-        return output == tokenEmbedding;
+    /**
+     * These weights with every matrix that products read in the layout they read fastest ({@link
+     * QuantizedMatrix#interleaved}): copies allocated in {@code arena}, which must outlive every forward pass over
+     * them. The token embedding is looked up by row and stays as stored.
+     *
+     * @throws IllegalArgumentException naming a weight the interleaved products cannot take (a non-finite Q4_0 scale)
+     */
+    public ModelWeights interleaved(Arena arena) {
+        List<LayerWeights> copies = new ArrayList<>(layers.size());
+        for (LayerWeights l : layers) {
+            copies.add(l.interleaved(arena));
+        }
+        return new ModelWeights(
+                tokenEmbedding, outputNorm, output.interleaved(arena), ropeFreqFactors, copies, tiedEmbeddings);
     }
 
     /**
@@ -71,7 +88,8 @@ public record ModelWeights(
                     r.matrix(b + "ffn_up.weight", config.ffnDim(), dim),
                     r.matrix(b + "ffn_down.weight", dim, config.ffnDim())));
         }
-        return new ModelWeights(embedding, r.vector("output_norm.weight", dim), output, ropeFreqs, layers);
+        return new ModelWeights(
+                embedding, r.vector("output_norm.weight", dim), output, ropeFreqs, layers, output == embedding);
     }
 
     private record Reader(GgufFile file) {

@@ -60,7 +60,8 @@ final class ReferenceTransformer {
     ReferenceTransformer(Model model, boolean halfPrecisionCache) {
         this.halfPrecisionCache = halfPrecisionCache;
         this.config = model.config();
-        ModelWeights w = model.weights();
+        // The weights as the file stores them: the reference reads their bytes, not the model's interleaved copies.
+        ModelWeights w = ModelWeights.read(model.file(), model.config());
         embedding = matrix(w.tokenEmbedding());
         outputNorm = vector(w.outputNorm());
         output = w.tiedEmbeddings() ? embedding : matrix(w.output());
