@@ -2,6 +2,7 @@ package dev.spindle.kvcache.attention;
 
 import dev.spindle.kvcache.memory.HostKvMemory;
 import dev.spindle.kvcache.memory.KvType;
+import dev.spindle.numerics.GgmlMath;
 
 /**
  * Attention with llama.cpp's arithmetic ({@link AttentionNumerics#LLAMA_CPP}): what its CPU backend (x86, AVX2 and
