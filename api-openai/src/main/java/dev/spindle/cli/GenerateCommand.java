@@ -245,8 +245,11 @@ final class GenerateCommand implements Callable<Integer> {
             default ->
                 throw new UsageException("--attention-numerics must be online or llama-cpp, got " + attentionNumerics);
         };
-        if (numerics == AttentionNumerics.LLAMA_CPP && kvType != KvType.F16) {
-            throw new UsageException("--attention-numerics llama-cpp needs --kv-cache-type f16 (llama.cpp's default)");
+        try {
+            numerics.requireSupported(kvType);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--attention-numerics " + attentionNumerics + " with --kv-cache-type "
+                    + kvCacheType + ": " + e.getMessage());
         }
 
         try (Model m = Model.open(model)) {

@@ -97,7 +97,8 @@ class GenerateCommandTest {
         assertEquals(LLAMA_CPP_64, r.out);
         assertOneLineError(
                 greedy("--attention-numerics", "llama-cpp", "--kv-cache-type", "f32"),
-                "--attention-numerics llama-cpp needs --kv-cache-type f16");
+                "--attention-numerics llama-cpp with --kv-cache-type f32: llama.cpp's attention arithmetic is"
+                        + " reproduced for its default F16 cache only, not F32");
         assertOneLineError(greedy("--attention-numerics", "exact"), "--attention-numerics must be online or llama-cpp");
     }
 
