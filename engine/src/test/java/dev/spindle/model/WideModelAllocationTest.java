@@ -35,9 +35,14 @@ import org.junit.jupiter.params.provider.EnumSource;
  * it failed in 3 of 6 JVMs and passed in 3; Q8_0 (which runs second, after Q4_0 has been compiled) allocated 2.3 to
  * 42 MB per token in all three, Q4_0 itself (the kernels that fell back in session 3) 1.9 to 2.3 MB per token in two.
  * Whether C2 compiles a kernel with the fallbacks depends on the order in which it compiles them, so the test catches
- * a second vector shape often, not always. With the default 256-bit attention it passed in 12 of 13 JVMs; the
- * thirteenth (one that had just synthesized the files) allocated about 44 KB per token in each of the two threads, for
- * Q4_0 and Q8_0 alike: a real allocation in the forward pass, not yet explained.
+ * a second vector shape often, not always.
+ *
+ * <p>With the default 256-bit attention it passed in every JVM that found its model files already written (14 of 14),
+ * but failed in 3 of 15 that had just synthesized them: about 44 KB per token in each of the two threads, Q4_0 and
+ * Q8_0 alike, and a JFR profile shows the Vector API's Java fallbacks in the attention kernel ({@code rowMax}), the
+ * Q8_0 and Q4_0 products and SwiGLU. So code that ran earlier in the process (here the synthesizer's quantizers) can
+ * leave the forward pass's kernels without their intrinsics: a real allocation, not fixed yet. If this test fails now
+ * and then in the full suite, that is the bug showing, not noise.
  */
 class WideModelAllocationTest {
     /**
