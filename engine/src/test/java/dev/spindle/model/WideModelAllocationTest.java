@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Whether C2 compiles a kernel with the fallbacks depends on the order in which it compiles them, so the test catches
  * a second vector shape often, not always.
  *
- * <p>With the default 256-bit attention it passed in every JVM that found its model files already written (14 of 14),
+ * <p>With the default 256-bit attention it passed in every JVM that found its model files already written (15 of 15),
  * but failed in 3 of 15 that had just synthesized them: about 44 KB per token in each of the two threads, Q4_0 and
  * Q8_0 alike, and a JFR profile shows the Vector API's Java fallbacks in the attention kernel ({@code rowMax}), the
  * Q8_0 and Q4_0 products and SwiGLU. So code that ran earlier in the process (here the synthesizer's quantizers) can
