@@ -141,7 +141,8 @@ final class GenerateCommand implements Callable<Integer> {
             names = "--attention-numerics",
             paramLabel = "WHICH",
             description = "online (default): our fast kernels; llama-cpp: llama.cpp's attention arithmetic bit for"
-                    + " bit (with its other roundings, greedy output equals llama.cpp's; slower; needs an f16 cache).")
+                    + " bit (with its other roundings, greedy output on Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 models equals"
+                    + " llama.cpp's; slower; needs an f16 cache).")
     String attentionNumerics = "online";
 
     /**
@@ -245,8 +246,11 @@ final class GenerateCommand implements Callable<Integer> {
             default ->
                 throw new UsageException("--attention-numerics must be online or llama-cpp, got " + attentionNumerics);
         };
-        if (numerics == AttentionNumerics.LLAMA_CPP && kvType != KvType.F16) {
-            throw new UsageException("--attention-numerics llama-cpp needs --kv-cache-type f16 (llama.cpp's default)");
+        try {
+            numerics.requireSupported(kvType);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--attention-numerics " + attentionNumerics + " with --kv-cache-type "
+                    + kvCacheType + ": " + e.getMessage());
         }
 
         try (Model m = Model.open(model)) {

@@ -8,6 +8,7 @@ import dev.spindle.chat.ChatMessage;
 import dev.spindle.chat.ChatTemplate;
 import dev.spindle.gguf.GgufFile;
 import dev.spindle.quant.GgmlType;
+import dev.spindle.quantize.ModelQuantizer;
 import dev.spindle.synth.Architecture;
 import dev.spindle.synth.ModelSynthesizer;
 import dev.spindle.synth.Shape;
@@ -90,15 +91,59 @@ class GenerateCommandTest {
         return stories(args.toArray(String[]::new));
     }
 
+    /**
+     * llama.cpp's greedy continuation of "The cat" (64 tokens, EOS banned) on stories260K quantized to Q8_0 by {@code
+     * spindle quantize}, from {@code LlamaOracle} (b4916, F16 cache, no flash attention). Our own attention arithmetic
+     * parts from it after "in the park." (" They liked to play with their toys and run around the park."), so only
+     * a run that really uses llama.cpp's arithmetic gives this text. (On the F32 file both give {@link
+     * #LLAMA_CPP_64}.)
+     */
+    static final String LLAMA_CPP_Q8_0_THE_CAT_64 =
+            " and a boy were playing in the park. They were very happy. They liked"
+                    + " to play with their toys and seek. They liked to play with them.\nOne day, a little boy named Tim went to"
+                    + " the";
+
     @Test
-    void llamaCppAttentionNumericsGiveLlamaCppsTextAndNeedAnF16Cache() {
+    void llamaCppAttentionNumericsGiveLlamaCppsTextWhereOursPartFromItAndNeedAnF16Cache() throws IOException {
+        Path q8 = dir.resolve("stories260K-q8_0.gguf");
+        try (GgufFile in = GgufFile.open(Path.of(STORIES))) {
+            ModelQuantizer quantizer = new ModelQuantizer(GgmlType.Q8_0);
+            quantizer.write(in, quantizer.plan(in), q8, (tensor, done, total) -> {});
+        }
+        List<String> theCat = List.of(
+                "--model",
+                q8.toString(),
+                "--prompt",
+                "The cat",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "64",
+                "--ignore-eos");
+        Run llamaCpp = run("", concat(theCat, "--attention-numerics", "llama-cpp"));
+        assertEquals(0, llamaCpp.exit, llamaCpp.err);
+        assertEquals(LLAMA_CPP_Q8_0_THE_CAT_64, llamaCpp.out);
+        Run online = run("", concat(theCat));
+        assertEquals(0, online.exit, online.err);
+        assertNotEquals(LLAMA_CPP_Q8_0_THE_CAT_64, online.out, "the default arithmetic is not llama.cpp's");
+        assertTrue(
+                online.out.startsWith(" and a boy were playing in the park. They liked to play"),
+                "ours parts after \"in the park.\": " + online.out);
+
         Run r = greedy("--max-tokens", "64", "--attention-numerics", "llama-cpp");
         assertEquals(0, r.exit, r.err);
         assertEquals(LLAMA_CPP_64, r.out);
         assertOneLineError(
                 greedy("--attention-numerics", "llama-cpp", "--kv-cache-type", "f32"),
-                "--attention-numerics llama-cpp needs --kv-cache-type f16");
+                "--attention-numerics llama-cpp with --kv-cache-type f32: llama.cpp's attention arithmetic is"
+                        + " reproduced for its default F16 cache only, not F32");
         assertOneLineError(greedy("--attention-numerics", "exact"), "--attention-numerics must be online or llama-cpp");
+    }
+
+    private static String[] concat(List<String> args, String... more) {
+        List<String> all = new ArrayList<>(args);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
     }
 
     static void assertOneLineError(Run r, String expected) {

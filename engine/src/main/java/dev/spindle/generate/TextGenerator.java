@@ -124,8 +124,8 @@ public final class TextGenerator implements AutoCloseable {
      * @param threads threads of the forward pass, the caller's included
      * @param contextSize the most tokens a request may hold, prompt and generated; at most the model's context
      * @param kvType what the KV cache stores K and V in
-     * @param numerics the arithmetic of attention: {@link AttentionNumerics#LLAMA_CPP} gives llama.cpp's bits (with
-     *     an F16 cache only) at the cost of speed
+     * @param numerics the arithmetic of attention: {@link AttentionNumerics#LLAMA_CPP} gives llama.cpp's bits at the
+     *     cost of speed; it must support {@code kvType} ({@link AttentionNumerics#supports})
      * @param kvCacheBytes a fixed KV cache budget, or 0 to size it from the requests
      * @param reserveTokens when sized from the requests, the fewest tokens the cache holds (capped at the context)
      * @throws IllegalArgumentException naming the parameter that is out of range
@@ -147,10 +147,7 @@ public final class TextGenerator implements AutoCloseable {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
-        if (numerics == AttentionNumerics.LLAMA_CPP && kvType != KvType.F16) {
-            throw new IllegalArgumentException(
-                    "llama.cpp's attention arithmetic is reproduced for its default F16 cache, not " + kvType);
-        }
+        numerics.requireSupported(kvType); // here, not at the first request that sizes the cache
         if (kvCacheBytes < 0) {
             throw new IllegalArgumentException("KV cache memory must be positive, got " + kvCacheBytes);
         }

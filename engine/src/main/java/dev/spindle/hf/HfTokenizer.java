@@ -1,5 +1,6 @@
 package dev.spindle.hf;
 
+import dev.spindle.tokenizer.TokenType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,11 +35,6 @@ import java.util.Map;
  * beyond the tokenizer) is not read: a folder of tokenizer files describes the tokenizer only.
  */
 public final class HfTokenizer {
-
-    public static final int TYPE_NORMAL = 1;
-    public static final int TYPE_CONTROL = 3;
-    public static final int TYPE_USER_DEFINED = 4;
-    public static final int TYPE_UNUSED = 5;
 
     /** The special-token names of gguf-py's {@code SpecialVocab}, in its order. */
     public static final List<String> SPECIAL_NAMES = List.of("bos", "eos", "unk", "sep", "pad", "cls", "mask");
@@ -114,7 +110,7 @@ public final class HfTokenizer {
         for (Map.Entry<String, Object> e : vocab.entrySet()) {
             int id = id(e.getValue(), "vocab entry");
             byId[id] = e.getKey();
-            types[id] = TYPE_NORMAL;
+            types[id] = TokenType.NORMAL.code();
         }
         Map<String, Integer> addedIds = new LinkedHashMap<>();
         for (Object a : added) {
@@ -125,17 +121,17 @@ public final class HfTokenizer {
             addedIds.putIfAbsent(content, id);
             if (special || looksSpecial(content)) {
                 byId[id] = content;
-                types[id] = TYPE_CONTROL;
+                types[id] = TokenType.CONTROL.code();
             } else {
                 // llama.cpp treats user-defined tokens as already normalized: SentencePiece's space marker is a space.
                 byId[id] = content.replace('\u2581', ' ');
-                types[id] = TYPE_USER_DEFINED;
+                types[id] = TokenType.USER_DEFINED.code();
             }
         }
         for (int i = 0; i < size; i++) {
             if (byId[i] == null) {
                 byId[i] = "[PAD" + i + "]";
-                types[i] = TYPE_UNUSED;
+                types[i] = TokenType.UNUSED.code();
             }
         }
 

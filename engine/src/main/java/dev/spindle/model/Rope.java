@@ -1,6 +1,6 @@
 package dev.spindle.model;
 
-import dev.spindle.kvcache.attention.GgmlMath;
+import dev.spindle.numerics.GgmlMath;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 

@@ -1,6 +1,6 @@
 package dev.spindle.model;
 
-import dev.spindle.kvcache.attention.GgmlMath;
+import dev.spindle.numerics.GgmlMath;
 import dev.spindle.quant.Kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;

@@ -4,6 +4,7 @@ import dev.spindle.gguf.GgufValue;
 import dev.spindle.gguf.GgufValueType;
 import dev.spindle.gguf.GgufWriter;
 import dev.spindle.hf.HfTokenizer;
+import dev.spindle.tokenizer.TokenType;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -12,13 +13,6 @@ import java.util.SequencedSet;
 
 /** Writes a vocabulary into GGUF metadata under the {@code tokenizer.*} keys llama.cpp reads. */
 final class TokenizerMetadata {
-
-    /** GGUF token types of SentencePiece vocabularies. */
-    static final int NORMAL = 1;
-
-    static final int UNKNOWN = 2;
-    static final int CONTROL = 3;
-    static final int BYTE = 6;
 
     /** {@code <unk>}, {@code <s>}, {@code </s>} and 256 byte tokens come before the pieces. */
     static final int RESERVED = 3 + 256;
@@ -51,19 +45,19 @@ final class TokenizerMetadata {
         float[] scores = new float[size];
         int[] types = new int[size];
         tokens.add("<unk>");
-        types[0] = UNKNOWN;
+        types[0] = TokenType.UNKNOWN.code();
         tokens.add("<s>");
-        types[1] = CONTROL;
+        types[1] = TokenType.CONTROL.code();
         tokens.add("</s>");
-        types[2] = CONTROL;
+        types[2] = TokenType.CONTROL.code();
         for (int b = 0; b < 256; b++) {
-            types[tokens.size()] = BYTE;
+            types[tokens.size()] = TokenType.BYTE.code();
             tokens.add("<0x%02X>".formatted(b));
         }
         List<String> pieces = pieces(size - RESERVED);
         for (int i = 0; i < pieces.size(); i++) {
             scores[tokens.size()] = -i;
-            types[tokens.size()] = NORMAL;
+            types[tokens.size()] = TokenType.NORMAL.code();
             tokens.add(pieces.get(i));
         }
         w.putString("tokenizer.ggml.model", "llama");

@@ -13,8 +13,7 @@ import java.util.Arrays;
  */
 final class EncodeScratch {
 
-    byte[] bytes = new byte[256];
-    /** A second byte buffer: SentencePiece's escaped copy of a fragment. */
+    /** SentencePiece's escaped copy of a fragment. */
     byte[] work = new byte[256];
 
     int[] codepoints = new int[256];
@@ -34,13 +33,6 @@ final class EncodeScratch {
     int[] candidateResult = new int[64];
     long[] heap = new long[64];
     int heapSize;
-
-    byte[] ensureBytes(int n) {
-        if (bytes.length < n) {
-            bytes = new byte[Math.max(n, bytes.length * 2)];
-        }
-        return bytes;
-    }
 
     byte[] ensureWork(int n) {
         if (work.length < n) {

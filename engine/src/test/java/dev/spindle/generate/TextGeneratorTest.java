@@ -159,6 +159,6 @@ class TextGeneratorTest {
         IllegalArgumentException e = assertThrows(
                 IllegalArgumentException.class,
                 () -> new TextGenerator(model, tokenizer, 2, 64, KvType.F32, AttentionNumerics.LLAMA_CPP, 0, 0));
-        assertTrue(e.getMessage().contains("default F16 cache, not F32"), e.getMessage());
+        assertTrue(e.getMessage().contains("default F16 cache only, not F32"), e.getMessage());
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.spindle.tokenizer.TokenType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,9 +35,9 @@ class HfTokenizerTest {
         assertNull(t.addEos());
         assertTrue(t.chatTemplate().contains("<|im_start|>"));
         assertEquals("<think>", t.tokens().get(151_667));
-        assertEquals(HfTokenizer.TYPE_USER_DEFINED, t.tokenTypes()[151_667]);
-        assertEquals(HfTokenizer.TYPE_CONTROL, t.tokenTypes()[151_644]);
-        assertEquals(HfTokenizer.TYPE_NORMAL, t.tokenTypes()[1000]);
+        assertEquals(TokenType.USER_DEFINED.code(), t.tokenTypes()[151_667]);
+        assertEquals(TokenType.CONTROL.code(), t.tokenTypes()[151_644]);
+        assertEquals(TokenType.NORMAL.code(), t.tokenTypes()[1000]);
     }
 
     @Test
@@ -72,10 +73,10 @@ class HfTokenizerTest {
         HfTokenizer t = HfTokenizer.load(dir);
         assertEquals(List.of("a", "b", "ab", "[PAD3]", "[PAD4]", "<s>", "</s>", " hi", "<|tool|>"), t.tokens());
         int[] types = t.tokenTypes();
-        assertEquals(HfTokenizer.TYPE_UNUSED, types[3]);
-        assertEquals(HfTokenizer.TYPE_CONTROL, types[5]);
-        assertEquals(HfTokenizer.TYPE_USER_DEFINED, types[7]);
-        assertEquals(HfTokenizer.TYPE_CONTROL, types[8], "looks special");
+        assertEquals(TokenType.UNUSED.code(), types[3]);
+        assertEquals(TokenType.CONTROL.code(), types[5]);
+        assertEquals(TokenType.USER_DEFINED.code(), types[7]);
+        assertEquals(TokenType.CONTROL.code(), types[8], "looks special");
         assertEquals(Map.of("bos", 5, "eos", 6), t.specialIds(), "<unk> is not an added token");
         assertEquals(true, t.addBos());
         assertEquals(false, t.addEos());

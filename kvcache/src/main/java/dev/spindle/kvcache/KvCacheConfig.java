@@ -11,7 +11,7 @@ import dev.spindle.kvcache.memory.KvCacheShape;
  * @param watermark fraction of blocks that admission leaves free for running sequences
  * @param prefixCaching whether full blocks are shared across requests by prefix hash
  * @param numerics the arithmetic of the attention kernels ({@link AttentionNumerics#ONLINE} unless a caller needs
- *     llama.cpp's bits)
+ *     llama.cpp's bits); it must support the shape's type ({@link AttentionNumerics#requireSupported})
  */
 public record KvCacheConfig(
         KvCacheShape shape, long memoryBytes, double watermark, boolean prefixCaching, AttentionNumerics numerics) {
@@ -31,6 +31,7 @@ public record KvCacheConfig(
         if (shape == null) {
             throw new IllegalArgumentException("the KV cache shape is missing");
         }
+        numerics.requireSupported(shape.type());
         if (memoryBytes <= 0) {
             throw new IllegalArgumentException("the KV cache memory budget must be positive, not " + memoryBytes);
         }

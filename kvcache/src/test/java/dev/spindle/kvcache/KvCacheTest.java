@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.spindle.kvcache.attention.AttentionNumerics;
 import dev.spindle.kvcache.attention.PagedAttention;
 import dev.spindle.kvcache.memory.HostKvMemory;
 import dev.spindle.kvcache.memory.KvCacheShape;
@@ -33,6 +34,26 @@ class KvCacheTest {
         }
         assertEquals(before, HostKvMemory.liveBytes());
         assertThrows(IllegalArgumentException.class, () -> KvCache.allocate(KvCacheConfig.of(SHAPE, "1KiB")));
+    }
+
+    @Test
+    void llamaCppNumericsAreConfiguredForAnF16CacheOnlyAndOurOwnForEveryType() {
+        for (KvType type : KvType.values()) {
+            KvCacheShape shape = new KvCacheShape(2, 2, 64, 16, type);
+            assertEquals(AttentionNumerics.ONLINE, new KvCacheConfig(shape, 1 << 20, 0, true).numerics());
+            if (type == KvType.F16) {
+                assertEquals(
+                        AttentionNumerics.LLAMA_CPP,
+                        new KvCacheConfig(shape, 1 << 20, 0, true, AttentionNumerics.LLAMA_CPP).numerics());
+            } else {
+                IllegalArgumentException e = assertThrows(
+                        IllegalArgumentException.class,
+                        () -> new KvCacheConfig(shape, 1 << 20, 0, true, AttentionNumerics.LLAMA_CPP));
+                assertEquals(
+                        "llama.cpp's attention arithmetic is reproduced for its default F16 cache only, not " + type,
+                        e.getMessage());
+            }
+        }
     }
 
     @Test

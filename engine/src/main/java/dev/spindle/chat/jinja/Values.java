@@ -15,10 +15,6 @@ final class Values {
 
     private Values() {}
 
-    static boolean isUndefined(Object v) {
-        return v instanceof Undefined;
-    }
-
     static boolean truthy(Object v) {
         return switch (v) {
             case null -> false;

@@ -1,5 +1,7 @@
 package dev.spindle.kvcache.attention;
 
+import dev.spindle.kvcache.memory.KvType;
+
 /**
  * Which arithmetic attention follows. Both compute {@code softmax(q·K * scale) · V}; they differ in the order and
  * precision of the roundings, which is what decides whether our outputs equal another engine's bit for bit.
@@ -16,5 +18,28 @@ public enum AttentionNumerics {
      * exponential for the softmax ({@link LlamaCppPagedAttention}). Scalar code, for comparing with llama.cpp; F16
      * caches only (llama.cpp's default).
      */
-    LLAMA_CPP
+    LLAMA_CPP;
+
+    /** Whether these numerics are computed for a cache that stores K and V as {@code type}. */
+    public boolean supports(KvType type) {
+        return switch (this) {
+            case ONLINE -> true;
+            // Other caches change llama.cpp's code paths (an F32 V is contiguous enough for tinyBLAS, a Q8_0 K
+            // quantizes the query): not reproduced, so refused rather than approximated.
+            case LLAMA_CPP -> type == KvType.F16;
+        };
+    }
+
+    /**
+     * The one place the pairing of numerics and cache type is checked: {@code KvCacheConfig}, the generator and the
+     * kernel itself ask here, and the command line turns the exception into its error.
+     *
+     * @throws IllegalArgumentException naming the type these numerics need, if they do not support {@code type}
+     */
+    public void requireSupported(KvType type) {
+        if (!supports(type)) {
+            throw new IllegalArgumentException(
+                    "llama.cpp's attention arithmetic is reproduced for its default F16 cache only, not " + type);
+        }
+    }
 }

@@ -1,7 +1,7 @@
 package dev.spindle.kvcache.attention;
 
 import dev.spindle.kvcache.memory.HostKvMemory;
-import dev.spindle.kvcache.memory.KvType;
+import dev.spindle.numerics.GgmlMath;
 
 /**
  * Attention with llama.cpp's arithmetic ({@link AttentionNumerics#LLAMA_CPP}): what its CPU backend (x86, AVX2 and
@@ -48,13 +48,7 @@ final class LlamaCppPagedAttention extends PagedAttention {
 
     LlamaCppPagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         super(memory, queryHeads, scale);
-        KvType type = memory.layout().shape().type();
-        if (type != KvType.F16) {
-            // Other caches change llama.cpp's paths (an F32 V is contiguous enough for tinyBLAS, a Q8_0 K quantizes
-            // the query): not reproduced, so refused rather than approximated.
-            throw new IllegalArgumentException(
-                    "llama.cpp's attention arithmetic is reproduced for its default F16 cache, not " + type);
-        }
+        AttentionNumerics.LLAMA_CPP.requireSupported(memory.layout().shape().type());
         this.llamaScale = scale;
         this.maxContext = memory.layout().numBlocks() * blockSize;
         this.query = new float[group * headDim];

@@ -1,4 +1,4 @@
-package dev.spindle.kvcache.attention;
+package dev.spindle.numerics;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;

@@ -1,4 +1,4 @@
-package dev.spindle.kvcache.attention;
+package dev.spindle.numerics;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,10 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link GgmlMath} against the C library it reproduces: this process's own {@code expf}, {@code sinf} and {@code cosf},
- * called through FFM (glibc on x86-64, the library llama.cpp's build calls). (Its vector SwiGLU is held against its
- * scalar twin in the engine's {@code VectorMathTest}, and ggml's exponential against ggml itself in {@code
- * LlamaCppArithmeticTest}: this module's tests run its 512-bit attention kernels, and 256-bit vector code in the same
- * JVM changes how C2 compiles them.) (ggml's vector exponential is held against ggml itself in the engine's {@code LlamaCppArithmeticTest}.)
+ * called through FFM (glibc on x86-64, the library llama.cpp's build calls); its vector SwiGLU against its scalar twin
+ * and the definition. (ggml's vector exponential and SiLU are held against ggml itself, run through FFM, in the
+ * engine's {@code LlamaCppArithmeticTest}, where the graph helper {@code GgmlGraph} lives.)
  */
 class GgmlMathTest {
     private static final Linker LINKER = Linker.nativeLinker();
@@ -89,6 +88,30 @@ class GgmlMathTest {
             double e = Math.exp(x);
             if (e > 1e-30 && e < 1e30) {
                 assertEquals(e, GgmlMath.vectorExp(x), 4e-7 * e, "exp(" + x + ")");
+            }
+        }
+    }
+
+    @Test
+    void swigluTwinsAgreeAndFollowTheDefinition() {
+        SplittableRandom random = new SplittableRandom(4);
+        int width = 172; // 21 chunks of 8 and a tail of 4, as stories260K's FFN
+        float[] g = new float[width];
+        float[] u = new float[width];
+        for (int i = 0; i < 5_000; i++) {
+            for (int l = 0; l < width; l++) {
+                g[l] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(-2, 3)));
+                u[l] = (float) random.nextGaussian();
+            }
+            float[] vector = g.clone();
+            float[] scalar = g.clone();
+            GgmlMath.swiglu(vector, u, 0, width);
+            GgmlMath.swigluScalar(scalar, u, 0, width);
+            for (int l = 0; l < width; l++) {
+                assertEquals(Float.floatToIntBits(scalar[l]), Float.floatToIntBits(vector[l]), "swiglu(" + g[l] + ")");
+                double exact = g[l] / (1 + Math.exp(-(double) g[l])) * u[l];
+                assertEquals(
+                        exact, scalar[l], 1e-6 * Math.max(1, Math.abs(exact)), "swiglu(" + g[l] + ", " + u[l] + ")");
             }
         }
     }
