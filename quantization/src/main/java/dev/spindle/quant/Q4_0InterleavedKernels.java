@@ -51,6 +51,7 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
 
     private static final int BLOCK = 32;
     private static final ValueLayout.OfShort LE_SHORT = TypeKernels.LE_SHORT;
+    private static final ValueLayout.OfInt LE_INT = TypeKernels.LE_INT;
 
     /** Bits kept of a sign-extended half shifted left by 13 ({@link F16Kernels}): sign, exponent, mantissa. */
     private static final int SIGN_EXPONENT_MANTISSA = 0x8fff_e000;
@@ -89,7 +90,7 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
                 }
                 dst.set(LE_SHORT, scaleOffset(group, blocks, row, b), d);
                 for (int c = 0; c < 4; c++) {
-                    MemorySegment.copy(src, from + 2 + 4L * c, dst, quantOffset(group, blocks, row, b, 4 * c), 4);
+                    dst.set(LE_INT, quantOffset(group, blocks, row, b, 4 * c), src.get(LE_INT, from + 2 + 4L * c));
                 }
             }
         }
