@@ -153,6 +153,16 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
         for (int g = rowFrom / ROWS; g < rowTo / ROWS; g++) {
             long group = (long) g * blocks * GROUP_BYTES;
             int t = 0;
+            if (tokens >= Lanes.N) {
+                // Batches: eight tokens to a vector, each weight decoded once for all of them.
+                decodeGroup(data, group, blocks, scratch.groupQuants, scratch.groupScales);
+                for (int r = 0; r < ROWS; r += 2) {
+                    for (int e = 0; e * Lanes.N < tokens; e++) {
+                        twoRowsEightTokens(scratch, blocks, x, e, r, g * ROWS + r, out, outStride);
+                    }
+                }
+                continue;
+            }
             // Four tokens per pass over the group, whose bytes stay in the first-level cache for the next pass.
             for (; t + 4 <= tokens; t += 4) {
                 chunkSumsFourTokens(data, group, blocks, x, t, scratch.chunkSums);
@@ -265,6 +275,90 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
             a1.intoArray(sums, cols + 8 * ch);
             a2.intoArray(sums, 2 * cols + 8 * ch);
             a3.intoArray(sums, 3 * cols + 8 * ch);
+        }
+    }
+
+    /**
+     * A group's quants as floats, {@code quants[(32b + P) * 8 + r]} for row {@code r} and the weight at lane-order
+     * position {@code P} of block {@code b} (the order of {@link Activations#q8ByToken()}), and its scales, {@code
+     * scales[8b + r]}: decoded once for every eight tokens of a batch ({@link #twoRowsEightTokens}). One method for
+     * both, large enough that C2 does not inline it into {@link #multiply}, where the caller's size would stop it
+     * inlining the Vector API here.
+     */
+    private static void decodeGroup(MemorySegment data, long group, int blocks, float[] quants, float[] scales) {
+        for (int ch = 0; ch < 4 * blocks; ch++) {
+            IntVector q = IntVector.fromMemorySegment(I, data, group + 32L * ch, LE);
+            // Nibble n of chunk c holds weight 4c + n/2 (+ 16 if n is odd): lane-order position 8(n/2) + 4(n%2) + c.
+            int at = (32 * (ch >> 2) + (ch & 3)) * ROWS;
+            Lanes.toFloats(q.and(15)).intoArray(quants, at + 0);
+            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(15)).intoArray(quants, at + 32);
+            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 8).and(15)).intoArray(quants, at + 64);
+            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 12).and(15)).intoArray(quants, at + 96);
+            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 16).and(15)).intoArray(quants, at + 128);
+            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 20).and(15)).intoArray(quants, at + 160);
+            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 24).and(15)).intoArray(quants, at + 192);
+            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 28)).intoArray(quants, at + 224);
+        }
+        long scaleBase = group + 128L * blocks;
+        for (int b = 0; b < blocks; b++) {
+            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scaleBase + 16L * b, LE)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA);
+            ((FloatVector) bits.reinterpretAsFloats()).mul(EXPONENT_BIAS_FIX).intoArray(scales, b * ROWS);
+        }
+    }
+
+    /**
+     * Rows {@code r} and {@code r + 1} of a decoded group ({@link #decodeGroup}) times tokens {@code 8e .. 8e+7}, one
+     * token per lane ({@link Activations#q8ByToken()}): per block the exact sum {@code sum q * x - 8 * sum x} (the sum
+     * of the activations in a chain of its own), then {@code acc = fma(isum, d_x * d_w, acc)}: the single-token
+     * kernels' bits. {@code row} is the first row's index in the matrix.
+     */
+    private static void twoRowsEightTokens(
+            RowScratch scratch, int blocks, Activations x, int e, int r, int row, float[] out, int outStride) {
+        float[] q = scratch.groupQuants;
+        float[] dw = scratch.groupScales;
+        float[] xs = x.q8ByToken();
+        float[] dx = x.q8ScalesByToken();
+        int cols = blocks * BLOCK;
+        int xBase = e * cols * Lanes.N;
+        int dBase = e * blocks * Lanes.N;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            int at = b * BLOCK;
+            FloatVector s00 = FloatVector.zero(F);
+            FloatVector s01 = FloatVector.zero(F);
+            FloatVector s10 = FloatVector.zero(F);
+            FloatVector s11 = FloatVector.zero(F);
+            FloatVector sx0 = FloatVector.zero(F);
+            FloatVector sx1 = FloatVector.zero(F);
+            for (int c = 0; c < BLOCK; c += 2) {
+                int xa = xBase + (at + c) * Lanes.N;
+                int qa = (at + c) * ROWS + r;
+                FloatVector v = FloatVector.fromArray(F, xs, xa);
+                s00 = FloatVector.broadcast(F, q[qa]).fma(v, s00);
+                s10 = FloatVector.broadcast(F, q[qa + 1]).fma(v, s10);
+                sx0 = sx0.add(v);
+                v = FloatVector.fromArray(F, xs, xa + Lanes.N);
+                s01 = FloatVector.broadcast(F, q[qa + ROWS]).fma(v, s01);
+                s11 = FloatVector.broadcast(F, q[qa + ROWS + 1]).fma(v, s11);
+                sx1 = sx1.add(v);
+            }
+            FloatVector offset = sx0.add(sx1).mul(-8f);
+            FloatVector d = FloatVector.fromArray(F, dx, dBase + b * Lanes.N);
+            acc0 = s00.add(s01).add(offset).fma(d.mul(dw[b * ROWS + r]), acc0);
+            acc1 = s10.add(s11).add(offset).fma(d.mul(dw[b * ROWS + r + 1]), acc1);
+        }
+        // Through memory: a vector passed to a call C2 did not inline is boxed.
+        float[] lanes = scratch.tileLanes;
+        acc0.intoArray(lanes, 0);
+        acc1.intoArray(lanes, Lanes.N);
+        int tokens = Math.min(Lanes.N, x.tokens() - e * Lanes.N);
+        for (int k = 0; k < tokens; k++) {
+            out[(e * Lanes.N + k) * outStride + row] = lanes[k];
+            out[(e * Lanes.N + k) * outStride + row + 1] = lanes[Lanes.N + k];
         }
     }
 
