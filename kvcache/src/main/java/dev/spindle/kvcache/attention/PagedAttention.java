@@ -266,7 +266,6 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
         for (int i = 0; i < group * headDim; i++) {
             scaledQuery[i] = query[groupQuery + i] * scale;
         }
-        queryScaled();
         Arrays.fill(runningMax, Float.NEGATIVE_INFINITY);
         Arrays.fill(sums, 0f);
         Arrays.fill(accumulator, 0f);
@@ -327,9 +326,6 @@ public abstract sealed class PagedAttention permits VectorPagedAttention, Scalar
      * {@code first}. Each score is one chain of fused multiply-adds over the head dimension.
      */
     abstract void scorePair(int layer, int first, int second, int kvHead);
-
-    /** Called once {@link #scaledQuery} holds the group's query, before the walk: a kernel may rearrange it. */
-    void queryScaled() {}
 
     /**
      * Starts bringing the K and V head blocks of {@code (layer, first, kvHead)} and {@code (layer, second, kvHead)}

@@ -65,19 +65,6 @@ final class VectorPagedAttention extends PagedAttention {
     private final int scalesPerRow;
     /** Bytes per V row of one token. */
     private final long rowBytes;
-    /**
-     * {@code [headDim][group]}: {@link #scaledQuery} transposed, so that the query elements a tile of heads broadcasts
-     * at one dimension lie next to each other: the tile addresses them from one index register with constant
-     * displacements instead of keeping one index per head (which spilled C2's general registers in the FMA loop).
-     */
-    private final float[] queryByDimension;
-    /**
-     * {@code [span][group]}: the current pair's softmax weights transposed (and, for F16, times 2^112), for the same
-     * reason when accumulating V.
-     */
-    private final float[] weightsByToken;
-    /** Whether {@link #queryByDimension} is the query times 2^112 (see {@link #queryScaled}). */
-    private boolean queryCarriesHalfBias;
 
     VectorPagedAttention(HostKvMemory memory, int queryHeads, float scale) {
         super(memory, queryHeads, scale);
@@ -87,30 +74,6 @@ final class VectorPagedAttention extends PagedAttention {
         this.keyScales = new float[2 * scalesPerRow * blockSize];
         this.valueScales = new float[2 * blockSize * scalesPerRow];
         this.rowBytes = layout.rowBytes();
-        this.queryByDimension = new float[headDim * group];
-        this.weightsByToken = new float[span * group];
-    }
-
-    /**
-     * Transposes the scaled query into {@link #queryByDimension}. For F16 keys it also takes on the 2^112 of the
-     * half-to-float conversion (see {@link #halvesToFloats}), so that the scoring loops use the keys as converted, times
-     * 2^-112, and save a multiplication per key vector: each product is the same real number, hence each fused
-     * multiply-add the same bits. Only while that cannot overflow (every |element| below 2^16); otherwise the keys are
-     * scaled in the loop as before.
-     */
-    @Override
-    void queryScaled() {
-        float largest = 0f;
-        for (int i = 0; i < group * headDim; i++) {
-            largest = Math.max(largest, Math.abs(scaledQuery[i]));
-        }
-        queryCarriesHalfBias = type == KvType.F16 && largest < 0x1p16f;
-        float factor = queryCarriesHalfBias ? HALF_EXPONENT_BIAS_FIX : 1f;
-        for (int h = 0; h < group; h++) {
-            for (int d = 0; d < headDim; d++) {
-                queryByDimension[d * group + h] = scaledQuery[h * headDim + d] * factor;
-            }
-        }
     }
 
     /** Lanes per float vector the kernels run with. */
@@ -194,6 +157,7 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void scoreEight(long atA, int cA, int rowA, int scalesA, long atB, int cB, int rowB, int scalesB, int h) {
+        int q = h * headDim;
         FloatVector a0 = FloatVector.zero(FLOATS);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -212,19 +176,17 @@ final class VectorPagedAttention extends PagedAttention {
         FloatVector b7 = a0;
         for (int d = 0; d < headDim; d++) {
             int row = d * blockSize;
-            int at = d * group + h;
             int scaleRow = (d / Q8_BLOCK) * blockSize;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (row + cA), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atA + (row + cA), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
@@ -232,42 +194,41 @@ final class VectorPagedAttention extends PagedAttention {
             };
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (row + cB), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atB + (row + cB), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(FloatVector.fromArray(FLOATS, keyScales, scalesB + scaleRow + cB));
             };
-            FloatVector q0 = FloatVector.broadcast(FLOATS, queryByDimension[at]);
+            FloatVector q0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]);
             a0 = q0.fma(x, a0);
             b0 = q0.fma(y, b0);
-            FloatVector q1 = FloatVector.broadcast(FLOATS, queryByDimension[at + 1]);
+            FloatVector q1 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + headDim]);
             a1 = q1.fma(x, a1);
             b1 = q1.fma(y, b1);
-            FloatVector q2 = FloatVector.broadcast(FLOATS, queryByDimension[at + 2]);
+            FloatVector q2 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 2 * headDim]);
             a2 = q2.fma(x, a2);
             b2 = q2.fma(y, b2);
-            FloatVector q3 = FloatVector.broadcast(FLOATS, queryByDimension[at + 3]);
+            FloatVector q3 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 3 * headDim]);
             a3 = q3.fma(x, a3);
             b3 = q3.fma(y, b3);
-            FloatVector q4 = FloatVector.broadcast(FLOATS, queryByDimension[at + 4]);
+            FloatVector q4 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 4 * headDim]);
             a4 = q4.fma(x, a4);
             b4 = q4.fma(y, b4);
-            FloatVector q5 = FloatVector.broadcast(FLOATS, queryByDimension[at + 5]);
+            FloatVector q5 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 5 * headDim]);
             a5 = q5.fma(x, a5);
             b5 = q5.fma(y, b5);
-            FloatVector q6 = FloatVector.broadcast(FLOATS, queryByDimension[at + 6]);
+            FloatVector q6 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 6 * headDim]);
             a6 = q6.fma(x, a6);
             b6 = q6.fma(y, b6);
-            FloatVector q7 = FloatVector.broadcast(FLOATS, queryByDimension[at + 7]);
+            FloatVector q7 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 7 * headDim]);
             a7 = q7.fma(x, a7);
             b7 = q7.fma(y, b7);
         }
@@ -292,6 +253,7 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void scoreFour(long atA, int cA, int rowA, int scalesA, long atB, int cB, int rowB, int scalesB, int h) {
+        int q = h * headDim;
         FloatVector a0 = FloatVector.zero(FLOATS);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -302,19 +264,17 @@ final class VectorPagedAttention extends PagedAttention {
         FloatVector b3 = a0;
         for (int d = 0; d < headDim; d++) {
             int row = d * blockSize;
-            int at = d * group + h;
             int scaleRow = (d / Q8_BLOCK) * blockSize;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (row + cA), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atA + (row + cA), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
@@ -322,30 +282,29 @@ final class VectorPagedAttention extends PagedAttention {
             };
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (row + cB), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atB + (row + cB), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(FloatVector.fromArray(FLOATS, keyScales, scalesB + scaleRow + cB));
             };
-            FloatVector q0 = FloatVector.broadcast(FLOATS, queryByDimension[at]);
+            FloatVector q0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]);
             a0 = q0.fma(x, a0);
             b0 = q0.fma(y, b0);
-            FloatVector q1 = FloatVector.broadcast(FLOATS, queryByDimension[at + 1]);
+            FloatVector q1 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + headDim]);
             a1 = q1.fma(x, a1);
             b1 = q1.fma(y, b1);
-            FloatVector q2 = FloatVector.broadcast(FLOATS, queryByDimension[at + 2]);
+            FloatVector q2 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 2 * headDim]);
             a2 = q2.fma(x, a2);
             b2 = q2.fma(y, b2);
-            FloatVector q3 = FloatVector.broadcast(FLOATS, queryByDimension[at + 3]);
+            FloatVector q3 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + 3 * headDim]);
             a3 = q3.fma(x, a3);
             b3 = q3.fma(y, b3);
         }
@@ -362,25 +321,24 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void scoreTwo(long atA, int cA, int rowA, int scalesA, long atB, int cB, int rowB, int scalesB, int h) {
+        int q = h * headDim;
         FloatVector a0 = FloatVector.zero(FLOATS);
         FloatVector a1 = a0;
         FloatVector b0 = a0;
         FloatVector b1 = a0;
         for (int d = 0; d < headDim; d++) {
             int row = d * blockSize;
-            int at = d * group + h;
             int scaleRow = (d / Q8_BLOCK) * blockSize;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (row + cA), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atA + (row + cA), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
@@ -388,24 +346,23 @@ final class VectorPagedAttention extends PagedAttention {
             };
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (row + cB), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atB + (row + cB), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(FloatVector.fromArray(FLOATS, keyScales, scalesB + scaleRow + cB));
             };
-            FloatVector q0 = FloatVector.broadcast(FLOATS, queryByDimension[at]);
+            FloatVector q0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]);
             a0 = q0.fma(x, a0);
             b0 = q0.fma(y, b0);
-            FloatVector q1 = FloatVector.broadcast(FLOATS, queryByDimension[at + 1]);
+            FloatVector q1 = FloatVector.broadcast(FLOATS, scaledQuery[q + d + headDim]);
             a1 = q1.fma(x, a1);
             b1 = q1.fma(y, b1);
         }
@@ -418,23 +375,22 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void scoreOne(long atA, int cA, int rowA, int scalesA, long atB, int cB, int rowB, int scalesB, int h) {
+        int q = h * headDim;
         FloatVector a0 = FloatVector.zero(FLOATS);
         FloatVector b0 = a0;
         for (int d = 0; d < headDim; d++) {
             int row = d * blockSize;
-            int at = d * group + h;
             int scaleRow = (d / Q8_BLOCK) * blockSize;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (row + cA), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atA + 2L * (row + cA), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atA + (row + cA), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
@@ -442,21 +398,20 @@ final class VectorPagedAttention extends PagedAttention {
             };
             FloatVector y = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (row + cB), ORDER);
-                case F16 -> {
-                    FloatVector half = (FloatVector) ((IntVector)
-                                    ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
-                                            .convertShape(VectorOperators.S2I, INTS, 0))
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .and(HALF_SIGN_AND_MAGNITUDE)
-                            .reinterpretAsFloats();
-                    yield queryCarriesHalfBias ? half : half.mul(HALF_EXPONENT_BIAS_FIX);
-                }
+                case F16 ->
+                    ((FloatVector) ((IntVector)
+                                            ShortVector.fromMemorySegment(HALVES, pool, atB + 2L * (row + cB), ORDER)
+                                                    .convertShape(VectorOperators.S2I, INTS, 0))
+                                    .lanewise(VectorOperators.LSHL, 13)
+                                    .and(HALF_SIGN_AND_MAGNITUDE)
+                                    .reinterpretAsFloats())
+                            .mul(HALF_EXPONENT_BIAS_FIX);
                 case Q8_0 ->
                     ((FloatVector) ByteVector.fromMemorySegment(QUANTS, pool, atB + (row + cB), ORDER)
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(FloatVector.fromArray(FLOATS, keyScales, scalesB + scaleRow + cB));
             };
-            FloatVector q0 = FloatVector.broadcast(FLOATS, queryByDimension[at]);
+            FloatVector q0 = FloatVector.broadcast(FLOATS, scaledQuery[q + d]);
             a0 = q0.fma(x, a0);
             b0 = q0.fma(y, b0);
         }
@@ -590,13 +545,13 @@ final class VectorPagedAttention extends PagedAttention {
                         Float.float16ToFloat(pool.get(SHORT, atB + (long) i * Q8_BLOCK_BYTES));
             }
         }
-        // V's halves are converted without their final multiplication by 2^112 (see halvesToFloats), so they are
-        // V * 2^-112 exactly; the weights take the 2^112 instead (exactly: they lie in [1e-38, 1]), and each product
-        // inside a fused multiply-add is the same real number as the scalar twin's. Other types multiply by 1.
-        float boost = type == KvType.F16 ? HALF_EXPONENT_BIAS_FIX : 1f;
-        for (int h = 0; h < group; h++) {
-            for (int t = 0; t < span; t++) {
-                weightsByToken[t * group + h] = weights[h * span + t] * boost;
+        if (type == KvType.F16) {
+            // V's halves are converted without their final multiplication by 2^112 (see halvesToFloats), so they are
+            // V * 2^-112 exactly; the weights take the 2^112 instead (exactly: they lie in [1e-38, 1]), and each
+            // product inside a fused multiply-add is the same real number as the scalar twin's.
+            FloatVector boost = FloatVector.broadcast(FLOATS, HALF_EXPONENT_BIAS_FIX);
+            for (int i = 0; i < group * span; i += LANES) {
+                FloatVector.fromArray(FLOATS, weights, i).mul(boost).intoArray(weights, i);
             }
         }
         int vectors = headDim / LANES;
@@ -622,6 +577,7 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void accumulateEight(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector o1 =
@@ -654,7 +610,6 @@ final class VectorPagedAttention extends PagedAttention {
         FloatVector p7 =
                 FloatVector.fromArray(FLOATS, accumulator, a + 7 * headDim + c2).mul(rescale[h + 7]);
         for (int t = 0; t < validA; t++) {
-            int at = t * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -691,33 +646,32 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weightsByToken[at + 1]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
-            FloatVector w2 = FloatVector.broadcast(FLOATS, weightsByToken[at + 2]);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + t]);
             o2 = w2.fma(x, o2);
             p2 = w2.fma(y, p2);
-            FloatVector w3 = FloatVector.broadcast(FLOATS, weightsByToken[at + 3]);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + t]);
             o3 = w3.fma(x, o3);
             p3 = w3.fma(y, p3);
-            FloatVector w4 = FloatVector.broadcast(FLOATS, weightsByToken[at + 4]);
+            FloatVector w4 = FloatVector.broadcast(FLOATS, weights[w + 4 * span + t]);
             o4 = w4.fma(x, o4);
             p4 = w4.fma(y, p4);
-            FloatVector w5 = FloatVector.broadcast(FLOATS, weightsByToken[at + 5]);
+            FloatVector w5 = FloatVector.broadcast(FLOATS, weights[w + 5 * span + t]);
             o5 = w5.fma(x, o5);
             p5 = w5.fma(y, p5);
-            FloatVector w6 = FloatVector.broadcast(FLOATS, weightsByToken[at + 6]);
+            FloatVector w6 = FloatVector.broadcast(FLOATS, weights[w + 6 * span + t]);
             o6 = w6.fma(x, o6);
             p6 = w6.fma(y, p6);
-            FloatVector w7 = FloatVector.broadcast(FLOATS, weightsByToken[at + 7]);
+            FloatVector w7 = FloatVector.broadcast(FLOATS, weights[w + 7 * span + t]);
             o7 = w7.fma(x, o7);
             p7 = w7.fma(y, p7);
         }
         for (int t = 0; t < validB; t++) {
-            int at = (blockSize + t) * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -754,28 +708,28 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weightsByToken[at + 1]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + blockSize + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
-            FloatVector w2 = FloatVector.broadcast(FLOATS, weightsByToken[at + 2]);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + blockSize + t]);
             o2 = w2.fma(x, o2);
             p2 = w2.fma(y, p2);
-            FloatVector w3 = FloatVector.broadcast(FLOATS, weightsByToken[at + 3]);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + blockSize + t]);
             o3 = w3.fma(x, o3);
             p3 = w3.fma(y, p3);
-            FloatVector w4 = FloatVector.broadcast(FLOATS, weightsByToken[at + 4]);
+            FloatVector w4 = FloatVector.broadcast(FLOATS, weights[w + 4 * span + blockSize + t]);
             o4 = w4.fma(x, o4);
             p4 = w4.fma(y, p4);
-            FloatVector w5 = FloatVector.broadcast(FLOATS, weightsByToken[at + 5]);
+            FloatVector w5 = FloatVector.broadcast(FLOATS, weights[w + 5 * span + blockSize + t]);
             o5 = w5.fma(x, o5);
             p5 = w5.fma(y, p5);
-            FloatVector w6 = FloatVector.broadcast(FLOATS, weightsByToken[at + 6]);
+            FloatVector w6 = FloatVector.broadcast(FLOATS, weights[w + 6 * span + blockSize + t]);
             o6 = w6.fma(x, o6);
             p6 = w6.fma(y, p6);
-            FloatVector w7 = FloatVector.broadcast(FLOATS, weightsByToken[at + 7]);
+            FloatVector w7 = FloatVector.broadcast(FLOATS, weights[w + 7 * span + blockSize + t]);
             o7 = w7.fma(x, o7);
             p7 = w7.fma(y, p7);
         }
@@ -798,6 +752,7 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void accumulateFour(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector o1 =
@@ -814,7 +769,6 @@ final class VectorPagedAttention extends PagedAttention {
         FloatVector p3 =
                 FloatVector.fromArray(FLOATS, accumulator, a + 3 * headDim + c2).mul(rescale[h + 3]);
         for (int t = 0; t < validA; t++) {
-            int at = t * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -851,21 +805,20 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weightsByToken[at + 1]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
-            FloatVector w2 = FloatVector.broadcast(FLOATS, weightsByToken[at + 2]);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + t]);
             o2 = w2.fma(x, o2);
             p2 = w2.fma(y, p2);
-            FloatVector w3 = FloatVector.broadcast(FLOATS, weightsByToken[at + 3]);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + t]);
             o3 = w3.fma(x, o3);
             p3 = w3.fma(y, p3);
         }
         for (int t = 0; t < validB; t++) {
-            int at = (blockSize + t) * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -902,16 +855,16 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weightsByToken[at + 1]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + blockSize + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
-            FloatVector w2 = FloatVector.broadcast(FLOATS, weightsByToken[at + 2]);
+            FloatVector w2 = FloatVector.broadcast(FLOATS, weights[w + 2 * span + blockSize + t]);
             o2 = w2.fma(x, o2);
             p2 = w2.fma(y, p2);
-            FloatVector w3 = FloatVector.broadcast(FLOATS, weightsByToken[at + 3]);
+            FloatVector w3 = FloatVector.broadcast(FLOATS, weights[w + 3 * span + blockSize + t]);
             o3 = w3.fma(x, o3);
             p3 = w3.fma(y, p3);
         }
@@ -926,6 +879,7 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void accumulateTwo(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector o1 =
@@ -934,7 +888,6 @@ final class VectorPagedAttention extends PagedAttention {
         FloatVector p1 =
                 FloatVector.fromArray(FLOATS, accumulator, a + headDim + c2).mul(rescale[h + 1]);
         for (int t = 0; t < validA; t++) {
-            int at = t * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -971,15 +924,14 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weightsByToken[at + 1]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
         }
         for (int t = 0; t < validB; t++) {
-            int at = (blockSize + t) * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -1016,10 +968,10 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
-            FloatVector w1 = FloatVector.broadcast(FLOATS, weightsByToken[at + 1]);
+            FloatVector w1 = FloatVector.broadcast(FLOATS, weights[w + span + blockSize + t]);
             o1 = w1.fma(x, o1);
             p1 = w1.fma(y, p1);
         }
@@ -1030,11 +982,11 @@ final class VectorPagedAttention extends PagedAttention {
     }
 
     private void accumulateOne(long atA, int validA, long atB, int validB, int h, int c1, int c2) {
+        int w = h * span;
         int a = h * headDim;
         FloatVector o0 = FloatVector.fromArray(FLOATS, accumulator, a + c1).mul(rescale[h]);
         FloatVector p0 = FloatVector.fromArray(FLOATS, accumulator, a + c2).mul(rescale[h]);
         for (int t = 0; t < validA; t++) {
-            int at = t * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atA + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -1071,12 +1023,11 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
         }
         for (int t = 0; t < validB; t++) {
-            int at = (blockSize + t) * group + h;
             FloatVector x = switch (type) {
                 case F32 -> FloatVector.fromMemorySegment(FLOATS, pool, atB + 4L * (t * headDim + c1), ORDER);
                 case F16 ->
@@ -1113,7 +1064,7 @@ final class VectorPagedAttention extends PagedAttention {
                                     .convertShape(VectorOperators.B2F, FLOATS, 0))
                             .mul(valueScales[(t + blockSize) * scalesPerRow + c2 / Q8_BLOCK]);
             };
-            FloatVector w0 = FloatVector.broadcast(FLOATS, weightsByToken[at]);
+            FloatVector w0 = FloatVector.broadcast(FLOATS, weights[w + blockSize + t]);
             o0 = w0.fma(x, o0);
             p0 = w0.fma(y, p0);
         }
