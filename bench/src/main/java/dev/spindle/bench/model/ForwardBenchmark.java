@@ -16,7 +16,8 @@ import java.util.Locale;
  *
  * <p>For each model: prompt processing of a {@code --prompt}-token prompt, single-sequence decode of {@code --decode}
  * tokens, and aggregate decode of {@code --parallel} sequences in one batch ({@link PeerFigures} defines each).
- * Spindle runs with {@code --threads} threads in this JVM; llama.cpp ({@link LlamaCppPeer}: the de.kherud:llama
+ * Spindle runs with {@code --threads} threads in a JVM of its own for each file ({@link
+ * SpindleBench#measureInFreshJvm}: a fresh JIT per model, as a server process has); llama.cpp ({@link LlamaCppPeer}: the de.kherud:llama
  * binding in a forked JVM, prompt caching off, EOS ignored) runs with 1 and with {@code --threads} threads, and its
  * better figures count. The decode roofline is the memory bandwidth ({@code --bandwidth} GB/s, from
  * shared/PERF-NOTES.md or the kernels' triad benchmark) over the bytes of weights one decode step reads.
@@ -64,7 +65,7 @@ public final class ForwardBenchmark {
             }
             double roofline = bandwidth * 1e9 / bytesPerStep;
             System.err.println("Spindle, " + threads + " threads: " + model);
-            PeerFigures ours = SpindleBench.measure(model, threads, prompt, decode, parallel, repetitions);
+            PeerFigures ours = SpindleBench.measureInFreshJvm(model, threads, prompt, decode, parallel, repetitions);
             System.err.println("  " + ours.markdownRow());
             table.append(ours.markdownRow()).append('\n');
             String line = String.format(

@@ -15,7 +15,10 @@ import dev.spindle.sampling.SamplingState;
 import dev.spindle.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Spindle's side of the forward-pass benchmark, with the meaning {@link PeerFigures} gives llama.cpp's figures: the
@@ -29,7 +32,84 @@ final class SpindleBench {
 
     private static final int BLOCK = KvCacheShape.DEFAULT_BLOCK_SIZE;
 
+    /** Starts the line of a fork's standard output that carries its figures. */
+    private static final String MARKER = "spindle-bench-figures";
+
     private SpindleBench() {}
+
+    /**
+     * {@link #measure} in a JVM of its own, as a server process runs one model: what the JIT compiled for one model
+     * changes how it compiles the kernels for the next (measured in session 4: a Q8_0 file decoded at 11 tok/s right
+     * after a Q4_0 one in the same JVM, at 16 in a fresh one). The fork gets this JVM's class path and {@code
+     * spindle.*} system properties; its standard error comes through.
+     */
+    static PeerFigures measureInFreshJvm(
+            Path modelPath, int threads, int promptTokens, int decodeTokens, int parallel, int repetitions)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules",
+                "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED"));
+        for (String name : System.getProperties().stringPropertyNames()) {
+            if (name.startsWith("spindle.")) {
+                command.add("-D" + name + "=" + System.getProperty(name));
+            }
+        }
+        command.addAll(List.of(
+                "-cp",
+                System.getProperty("java.class.path"),
+                SpindleBench.class.getName(),
+                modelPath.toAbsolutePath().toString(),
+                Integer.toString(threads),
+                Integer.toString(promptTokens),
+                Integer.toString(decodeTokens),
+                Integer.toString(parallel),
+                Integer.toString(repetitions)));
+        Process fork = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        List<String> lines;
+        try (var out = fork.inputReader()) {
+            lines = out.lines().toList();
+        }
+        int status = fork.waitFor();
+        for (String line : lines) {
+            if (line.startsWith(MARKER + " ") && status == 0) {
+                String[] f = line.split(" ");
+                return new PeerFigures(
+                        "Spindle",
+                        modelPath.getFileName().toString(),
+                        threads,
+                        promptTokens,
+                        Double.parseDouble(f[1]),
+                        decodeTokens,
+                        Double.parseDouble(f[2]),
+                        parallel,
+                        Double.parseDouble(f[3]));
+            }
+        }
+        throw new IllegalStateException("the Spindle fork for " + modelPath + " exited with status " + status
+                + " and no figures; its standard output: " + lines);
+    }
+
+    /** The fork's side: arguments model, threads, prompt, decode, parallel, repetitions; prints one marked line. */
+    public static void main(String[] args) throws IOException {
+        PeerFigures f = measure(
+                Path.of(args[0]),
+                Integer.parseInt(args[1]),
+                Integer.parseInt(args[2]),
+                Integer.parseInt(args[3]),
+                Integer.parseInt(args[4]),
+                Integer.parseInt(args[5]));
+        System.out.println(String.format(
+                Locale.ROOT,
+                "%s %.6f %.6f %.6f",
+                MARKER,
+                f.promptTokensPerSecond(),
+                f.decodeTokensPerSecond(),
+                f.aggregateDecodeTokensPerSecond()));
+    }
 
     static PeerFigures measure(
             Path modelPath, int threads, int promptTokens, int decodeTokens, int parallel, int repetitions)
