@@ -355,11 +355,7 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
         float[] lanes = scratch.tileLanes;
         acc0.intoArray(lanes, 0);
         acc1.intoArray(lanes, Lanes.N);
-        int tokens = Math.min(Lanes.N, x.tokens() - e * Lanes.N);
-        for (int k = 0; k < tokens; k++) {
-            out[(e * Lanes.N + k) * outStride + row] = lanes[k];
-            out[(e * Lanes.N + k) * outStride + row + 1] = lanes[Lanes.N + k];
-        }
+        Q4_0Kernels.writeEightTokens(lanes, x, e, out, outStride, row, true);
     }
 
     /**

@@ -231,6 +231,16 @@ final class Q4_0Kernels extends Block32Kernels {
         float[] lanes = scratch.tileLanes;
         acc0.intoArray(lanes, 0);
         acc1.intoArray(lanes, N);
+        writeEightTokens(lanes, x, e, out, outStride, row, both);
+    }
+
+    /**
+     * Writes a two-row tile's results, stored as {@code lanes[0..8)} for row {@code row} and {@code lanes[8..16)} for
+     * row {@code row + 1} (only if {@code both}), to tokens {@code 8e .. 8e+7} of {@code out}, as far as the batch
+     * goes (a last eight may be partial).
+     */
+    static void writeEightTokens(
+            float[] lanes, Activations x, int e, float[] out, int outStride, int row, boolean both) {
         int tokens = Math.min(N, x.tokens() - e * N);
         for (int k = 0; k < tokens; k++) {
             out[(e * N + k) * outStride + row] = lanes[k];
