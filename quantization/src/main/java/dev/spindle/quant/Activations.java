@@ -34,6 +34,8 @@ public final class Activations {
     private final float[] q8Chunks; // [tokens][cols] quants in chunk order (q8Chunks())
     private final float[] q8ByToken; // [tokens / 8][cols][8] quants of eight tokens side by side (q8ByToken())
     private final float[] q8ScalesByToken; // [tokens / 8][blocks][8]
+    private final float[] q8ChunksByToken; // [tokens / 8][cols][8] q8Chunks of eight tokens side by side
+    private final float[] q8NegatedEightSumsByToken; // [tokens / 8][blocks][8]
     private final int[] blockQuants = new int[ActivationFormat.BLOCK];
     private final boolean[] prepared = new boolean[ActivationFormat.values().length];
     private final KQuantActivations kquant; // Q8_K
@@ -61,6 +63,8 @@ public final class Activations {
         int eights = (maxTokens + Lanes.N - 1) / Lanes.N;
         this.q8ByToken = new float[eights * Lanes.N * blocks * ActivationFormat.BLOCK];
         this.q8ScalesByToken = new float[eights * Lanes.N * blocks];
+        this.q8ChunksByToken = new float[eights * Lanes.N * blocks * ActivationFormat.BLOCK];
+        this.q8NegatedEightSumsByToken = new float[eights * Lanes.N * blocks];
     }
 
     /**
@@ -159,9 +163,12 @@ public final class Activations {
                 int k = t % Lanes.N;
                 for (int c = 0; c < cols; c++) {
                     q8ByToken[((eight * cols) + c) * Lanes.N + k] = q8[t * cols + c];
+                    q8ChunksByToken[((eight * cols) + c) * Lanes.N + k] = q8Chunks[t * cols + c];
                 }
                 for (int b = 0; b < blocks; b++) {
                     q8ScalesByToken[((eight * blocks) + b) * Lanes.N + k] = q8Scales[t * blocks + b];
+                    q8NegatedEightSumsByToken[((eight * blocks) + b) * Lanes.N + k] =
+                            q8NegatedEightSums[t * blocks + b];
                 }
             }
         }
@@ -239,6 +246,19 @@ public final class Activations {
      */
     float[] q8ByToken() {
         return q8ByToken;
+    }
+
+    /**
+     * The quants of {@link #q8Chunks()} with eight tokens side by side, as {@link #q8ByToken()}: position {@code c}
+     * (chunk order) of tokens {@code 8e .. 8e + 7} at {@code (e * cols + c) * 8}. Filled only for more than one token.
+     */
+    float[] q8ChunksByToken() {
+        return q8ChunksByToken;
+    }
+
+    /** {@link #q8NegatedEightSums()} laid out as {@link #q8ScalesByToken()}. */
+    float[] q8NegatedEightSumsByToken() {
+        return q8NegatedEightSumsByToken;
     }
 
     /** The scales of {@link #q8Scales()} laid out as {@link #q8ByToken()}: {@code [tokens / 8][blocks][8]}. */

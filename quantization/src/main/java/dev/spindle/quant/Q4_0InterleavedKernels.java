@@ -153,15 +153,9 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
         for (int g = rowFrom / ROWS; g < rowTo / ROWS; g++) {
             long group = (long) g * blocks * GROUP_BYTES;
             int t = 0;
-            if (tokens >= Lanes.N) {
-                // Batches: eight tokens to a vector, each weight decoded once for all of them.
-                decodeGroup(data, group, blocks, scratch.groupQuants, scratch.groupScales);
-                for (int r = 0; r < ROWS; r += 2) {
-                    for (int e = 0; e * Lanes.N < tokens; e++) {
-                        twoRowsEightTokens(scratch, blocks, x, e, r, g * ROWS + r, out, outStride);
-                    }
-                }
-                continue;
+            // Eight tokens per pass over the group, each nibble taken out once for the eight.
+            for (; t + 8 <= tokens; t += 8) {
+                eightTokens(data, group, blocks, x, t / 8, out, t * outStride + g * ROWS, outStride);
             }
             // Four tokens per pass over the group, whose bytes stay in the first-level cache for the next pass.
             for (; t + 4 <= tokens; t += 4) {
@@ -279,83 +273,86 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
     }
 
     /**
-     * A group's quants as floats, {@code quants[(32b + P) * 8 + r]} for row {@code r} and the weight at lane-order
-     * position {@code P} of block {@code b} (the order of {@link Activations#q8ByToken()}), and its scales, {@code
-     * scales[8b + r]}: decoded once for every eight tokens of a batch ({@link #twoRowsEightTokens}). One method for
-     * both, large enough that C2 does not inline it into {@link #multiply}, where the caller's size would stop it
-     * inlining the Vector API here.
+     * The products of a group with tokens {@code 8e .. 8e+7} in one pass, the block sums kept in registers: per block
+     * and token the exact {@code isum} (32 FMAs of nibbles with broadcast activation quants, plus {@code -8 * sum(x)}),
+     * then {@code acc = fma(isum, d_w * d_x, acc)}, the operations of {@link #blockProducts}. The eight tokens'
+     * activations lie side by side ({@link Activations#q8ChunksByToken()}), so that the eight broadcasts of a nibble
+     * are constant displacements from one index; one flat loop of 32 steps per block, a nibble a step.
      */
-    private static void decodeGroup(MemorySegment data, long group, int blocks, float[] quants, float[] scales) {
-        for (int ch = 0; ch < 4 * blocks; ch++) {
-            IntVector q = IntVector.fromMemorySegment(I, data, group + 32L * ch, LE);
-            // Nibble n of chunk c holds weight 4c + n/2 (+ 16 if n is odd): lane-order position 8(n/2) + 4(n%2) + c.
-            int at = (32 * (ch >> 2) + (ch & 3)) * ROWS;
-            Lanes.toFloats(q.and(15)).intoArray(quants, at + 0);
-            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(15)).intoArray(quants, at + 32);
-            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 8).and(15)).intoArray(quants, at + 64);
-            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 12).and(15)).intoArray(quants, at + 96);
-            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 16).and(15)).intoArray(quants, at + 128);
-            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 20).and(15)).intoArray(quants, at + 160);
-            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 24).and(15)).intoArray(quants, at + 192);
-            Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 28)).intoArray(quants, at + 224);
-        }
-        long scaleBase = group + 128L * blocks;
+    private static void eightTokens(
+            MemorySegment data, long group, int blocks, Activations x, int e, float[] out, int outAt, int outStride) {
+        float[] xs = x.q8ChunksByToken();
+        float[] dx = x.q8ScalesByToken();
+        float[] offsets = x.q8NegatedEightSumsByToken();
+        int cols = blocks * BLOCK;
+        int xo = e * cols * 8;
+        long scales = group + 128L * blocks;
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F);
+        FloatVector c5 = FloatVector.zero(F);
+        FloatVector c6 = FloatVector.zero(F);
+        FloatVector c7 = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
-            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scaleBase + 16L * b, LE)
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            FloatVector a4 = FloatVector.zero(F);
+            FloatVector a5 = FloatVector.zero(F);
+            FloatVector a6 = FloatVector.zero(F);
+            FloatVector a7 = FloatVector.zero(F);
+            long chunks = group + 128L * b;
+            int xb = xo + 256 * b;
+            for (int k = 0; k < 32; k += 2) {
+                IntVector q = IntVector.fromMemorySegment(I, data, chunks + 32L * (k >>> 3), LE)
+                        .lanewise(VectorOperators.LSHR, 4 * (k & 7));
+                FloatVector v = Lanes.toFloats(q.and(15));
+                FloatVector w =
+                        Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(15));
+                int p = xb + 8 * k;
+                a0 = v.fma(FloatVector.broadcast(F, xs[p]), a0);
+                a1 = v.fma(FloatVector.broadcast(F, xs[p + 1]), a1);
+                a2 = v.fma(FloatVector.broadcast(F, xs[p + 2]), a2);
+                a3 = v.fma(FloatVector.broadcast(F, xs[p + 3]), a3);
+                a4 = v.fma(FloatVector.broadcast(F, xs[p + 4]), a4);
+                a5 = v.fma(FloatVector.broadcast(F, xs[p + 5]), a5);
+                a6 = v.fma(FloatVector.broadcast(F, xs[p + 6]), a6);
+                a7 = v.fma(FloatVector.broadcast(F, xs[p + 7]), a7);
+                a0 = w.fma(FloatVector.broadcast(F, xs[p + 8]), a0);
+                a1 = w.fma(FloatVector.broadcast(F, xs[p + 9]), a1);
+                a2 = w.fma(FloatVector.broadcast(F, xs[p + 10]), a2);
+                a3 = w.fma(FloatVector.broadcast(F, xs[p + 11]), a3);
+                a4 = w.fma(FloatVector.broadcast(F, xs[p + 12]), a4);
+                a5 = w.fma(FloatVector.broadcast(F, xs[p + 13]), a5);
+                a6 = w.fma(FloatVector.broadcast(F, xs[p + 14]), a6);
+                a7 = w.fma(FloatVector.broadcast(F, xs[p + 15]), a7);
+            }
+            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scales + 16L * b, LE)
                             .convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 13)
                     .and(SIGN_EXPONENT_MANTISSA);
-            ((FloatVector) bits.reinterpretAsFloats()).mul(EXPONENT_BIAS_FIX).intoArray(scales, b * ROWS);
+            FloatVector d = ((FloatVector) bits.reinterpretAsFloats()).mul(EXPONENT_BIAS_FIX);
+            int o = (e * blocks + b) * 8;
+            c0 = a0.add(offsets[o]).fma(d.mul(dx[o]), c0);
+            c1 = a1.add(offsets[o + 1]).fma(d.mul(dx[o + 1]), c1);
+            c2 = a2.add(offsets[o + 2]).fma(d.mul(dx[o + 2]), c2);
+            c3 = a3.add(offsets[o + 3]).fma(d.mul(dx[o + 3]), c3);
+            c4 = a4.add(offsets[o + 4]).fma(d.mul(dx[o + 4]), c4);
+            c5 = a5.add(offsets[o + 5]).fma(d.mul(dx[o + 5]), c5);
+            c6 = a6.add(offsets[o + 6]).fma(d.mul(dx[o + 6]), c6);
+            c7 = a7.add(offsets[o + 7]).fma(d.mul(dx[o + 7]), c7);
         }
-    }
-
-    /**
-     * Rows {@code r} and {@code r + 1} of a decoded group ({@link #decodeGroup}) times tokens {@code 8e .. 8e+7}, one
-     * token per lane ({@link Activations#q8ByToken()}): per block the exact sum {@code sum q * x - 8 * sum x} (the sum
-     * of the activations in a chain of its own), then {@code acc = fma(isum, d_x * d_w, acc)}: the single-token
-     * kernels' bits. {@code row} is the first row's index in the matrix.
-     */
-    private static void twoRowsEightTokens(
-            RowScratch scratch, int blocks, Activations x, int e, int r, int row, float[] out, int outStride) {
-        float[] q = scratch.groupQuants;
-        float[] dw = scratch.groupScales;
-        float[] xs = x.q8ByToken();
-        float[] dx = x.q8ScalesByToken();
-        int cols = blocks * BLOCK;
-        int xBase = e * cols * Lanes.N;
-        int dBase = e * blocks * Lanes.N;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            int at = b * BLOCK;
-            FloatVector s00 = FloatVector.zero(F);
-            FloatVector s01 = FloatVector.zero(F);
-            FloatVector s10 = FloatVector.zero(F);
-            FloatVector s11 = FloatVector.zero(F);
-            FloatVector sx0 = FloatVector.zero(F);
-            FloatVector sx1 = FloatVector.zero(F);
-            for (int c = 0; c < BLOCK; c += 2) {
-                int xa = xBase + (at + c) * Lanes.N;
-                int qa = (at + c) * ROWS + r;
-                FloatVector v = FloatVector.fromArray(F, xs, xa);
-                s00 = FloatVector.broadcast(F, q[qa]).fma(v, s00);
-                s10 = FloatVector.broadcast(F, q[qa + 1]).fma(v, s10);
-                sx0 = sx0.add(v);
-                v = FloatVector.fromArray(F, xs, xa + Lanes.N);
-                s01 = FloatVector.broadcast(F, q[qa + ROWS]).fma(v, s01);
-                s11 = FloatVector.broadcast(F, q[qa + ROWS + 1]).fma(v, s11);
-                sx1 = sx1.add(v);
-            }
-            FloatVector offset = sx0.add(sx1).mul(-8f);
-            FloatVector d = FloatVector.fromArray(F, dx, dBase + b * Lanes.N);
-            acc0 = s00.add(s01).add(offset).fma(d.mul(dw[b * ROWS + r]), acc0);
-            acc1 = s10.add(s11).add(offset).fma(d.mul(dw[b * ROWS + r + 1]), acc1);
-        }
-        // Through memory: a vector passed to a call C2 did not inline is boxed.
-        float[] lanes = scratch.tileLanes;
-        acc0.intoArray(lanes, 0);
-        acc1.intoArray(lanes, Lanes.N);
-        Q4_0Kernels.writeEightTokens(lanes, x, e, out, outStride, row, true);
+        c0.intoArray(out, outAt);
+        c1.intoArray(out, outAt + outStride);
+        c2.intoArray(out, outAt + 2 * outStride);
+        c3.intoArray(out, outAt + 3 * outStride);
+        c4.intoArray(out, outAt + 4 * outStride);
+        c5.intoArray(out, outAt + 5 * outStride);
+        c6.intoArray(out, outAt + 6 * outStride);
+        c7.intoArray(out, outAt + 7 * outStride);
     }
 
     /**

@@ -20,8 +20,6 @@ public final class RowScratch {
     final float[] tileLanes = new float[8 * Lanes.N]; // [8][lanes] the accumulators of a tile of TokenDots
     final float[] tileMinimums = new float[8]; // their m*s sums
     final float[] chunkSums; // [4][maxCols] partial sums of interleaved Q4_0 chunks, four tokens
-    final float[] groupQuants; // [maxCols][8] a group of eight interleaved Q4_0 rows, decoded
-    final float[] groupScales; // [blocks of 32][8] their scales
 
     private final int maxCols;
 
@@ -33,8 +31,6 @@ public final class RowScratch {
         scales = new float[groups];
         coefficients = new float[groups];
         chunkSums = new float[4 * maxCols];
-        groupQuants = new float[InterleavedKernels.ROWS * maxCols];
-        groupScales = new float[InterleavedKernels.ROWS * ((maxCols + 31) / 32)];
     }
 
     /** The longest row this scratch holds. */
