@@ -157,21 +157,8 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
             for (; t + 8 <= tokens; t += 8) {
                 eightTokens(data, group, blocks, x, t / 8, out, t * outStride + g * ROWS, outStride);
             }
-            // Four tokens per pass over the group, whose bytes stay in the first-level cache for the next pass.
             for (; t + 4 <= tokens; t += 4) {
-                chunkSumsFourTokens(data, group, blocks, x, t, scratch.chunkSums);
-                for (int i = 0; i < 4; i++) {
-                    blockProducts(
-                            data,
-                            group,
-                            blocks,
-                            x,
-                            t + i,
-                            scratch.chunkSums,
-                            i * cols,
-                            out,
-                            (t + i) * outStride + g * ROWS);
-                }
+                fourTokens(data, group, blocks, x, t / 8, t % 8, out, t * outStride + g * ROWS, outStride);
             }
             for (; t < tokens; t++) {
                 chunkSumsOneToken(data, group, blocks, x, t, scratch.chunkSums);
@@ -234,41 +221,6 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
                     .fma(FloatVector.broadcast(F, xs[p + 6]), s0);
             s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 28)).fma(FloatVector.broadcast(F, xs[p + 7]), s1);
             s0.add(s1).intoArray(sums, 8 * ch);
-        }
-    }
-
-    /**
-     * {@link #chunkSumsOneToken} for tokens {@code t .. t+3} ({@code sums[cols * i + 8ch + r]} for token {@code t +
-     * i}): each nibble taken out once for the four. The nibbles are a loop here (its shift by the loop variable costs
-     * a register move, shared by four tokens): written out, the method passes the size at which C2 stops inlining.
-     */
-    private static void chunkSumsFourTokens(
-            MemorySegment data, long group, int blocks, Activations x, int t, float[] sums) {
-        float[] xs = x.q8Chunks();
-        int cols = blocks * BLOCK;
-        int xo = t * cols;
-        for (int ch = 0; ch < 4 * blocks; ch++) {
-            IntVector q = IntVector.fromMemorySegment(I, data, group + 32L * ch, LE);
-            int p0 = xo + 8 * ch;
-            int p1 = p0 + cols;
-            int p2 = p1 + cols;
-            int p3 = p2 + cols;
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = FloatVector.zero(F);
-            FloatVector a2 = FloatVector.zero(F);
-            FloatVector a3 = FloatVector.zero(F);
-            for (int n = 0; n < 8; n++) {
-                FloatVector v =
-                        Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4 * n).and(15));
-                a0 = v.fma(FloatVector.broadcast(F, xs[p0 + n]), a0);
-                a1 = v.fma(FloatVector.broadcast(F, xs[p1 + n]), a1);
-                a2 = v.fma(FloatVector.broadcast(F, xs[p2 + n]), a2);
-                a3 = v.fma(FloatVector.broadcast(F, xs[p3 + n]), a3);
-            }
-            a0.intoArray(sums, 8 * ch);
-            a1.intoArray(sums, cols + 8 * ch);
-            a2.intoArray(sums, 2 * cols + 8 * ch);
-            a3.intoArray(sums, 3 * cols + 8 * ch);
         }
     }
 
@@ -355,6 +307,69 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
         c5.intoArray(out, outAt + 5 * outStride);
         c6.intoArray(out, outAt + 6 * outStride);
         c7.intoArray(out, outAt + 7 * outStride);
+    }
+
+    /**
+     * {@link #eightTokens} for four tokens, {@code 8e + first .. 8e + first + 3}: batches of four to seven.
+     */
+    private static void fourTokens(
+            MemorySegment data,
+            long group,
+            int blocks,
+            Activations x,
+            int e,
+            int first,
+            float[] out,
+            int outAt,
+            int outStride) {
+        float[] xs = x.q8ChunksByToken();
+        float[] dx = x.q8ScalesByToken();
+        float[] offsets = x.q8NegatedEightSumsByToken();
+        int cols = blocks * BLOCK;
+        int xo = e * cols * 8;
+        long scales = group + 128L * blocks;
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F);
+        for (int b = 0; b < blocks; b++) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            FloatVector a2 = FloatVector.zero(F);
+            FloatVector a3 = FloatVector.zero(F);
+            long chunks = group + 128L * b;
+            int xb = xo + 256 * b;
+            for (int k = 0; k < 32; k += 2) {
+                // Byte k/2 of every lane in place, as in eightTokens.
+                IntVector q = IntVector.fromMemorySegment(I, data, chunks + 32L * (k >>> 3) + ((k & 7) >>> 1), LE);
+                FloatVector v = Lanes.toFloats(q.and(15));
+                FloatVector w =
+                        Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(15));
+                int p = xb + 8 * k + first;
+                a0 = v.fma(FloatVector.broadcast(F, xs[p]), a0);
+                a1 = v.fma(FloatVector.broadcast(F, xs[p + 1]), a1);
+                a2 = v.fma(FloatVector.broadcast(F, xs[p + 2]), a2);
+                a3 = v.fma(FloatVector.broadcast(F, xs[p + 3]), a3);
+                a0 = w.fma(FloatVector.broadcast(F, xs[p + 8]), a0);
+                a1 = w.fma(FloatVector.broadcast(F, xs[p + 9]), a1);
+                a2 = w.fma(FloatVector.broadcast(F, xs[p + 10]), a2);
+                a3 = w.fma(FloatVector.broadcast(F, xs[p + 11]), a3);
+            }
+            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scales + 16L * b, LE)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13)
+                    .and(SIGN_EXPONENT_MANTISSA);
+            FloatVector d = ((FloatVector) bits.reinterpretAsFloats()).mul(EXPONENT_BIAS_FIX);
+            int o = (e * blocks + b) * 8 + first;
+            c0 = a0.add(offsets[o]).fma(d.mul(dx[o]), c0);
+            c1 = a1.add(offsets[o + 1]).fma(d.mul(dx[o + 1]), c1);
+            c2 = a2.add(offsets[o + 2]).fma(d.mul(dx[o + 2]), c2);
+            c3 = a3.add(offsets[o + 3]).fma(d.mul(dx[o + 3]), c3);
+        }
+        c0.intoArray(out, outAt);
+        c1.intoArray(out, outAt + outStride);
+        c2.intoArray(out, outAt + 2 * outStride);
+        c3.intoArray(out, outAt + 3 * outStride);
     }
 
     /**
