@@ -36,7 +36,7 @@ public final class Activations {
     private final float[] q8ScalesByToken; // [tokens / 8][blocks][8]
     private final float[] q8ChunksByToken; // [tokens / 8][cols][8] q8Chunks of eight tokens side by side
     private final float[] q8NegatedEightSumsByToken; // [tokens / 8][blocks][8]
-    private final int[] blockQuants = new int[ActivationFormat.BLOCK];
+    private final int[] blockQuants; // [tokens][32] each token's block being quantized
     private final boolean[] prepared = new boolean[ActivationFormat.values().length];
     private final KQuantActivations kquant; // Q8_K
     private float[] x; // [tokens][cols]
@@ -51,6 +51,7 @@ public final class Activations {
         }
         this.maxTokens = maxTokens;
         this.maxCols = maxCols;
+        this.blockQuants = new int[maxTokens * ActivationFormat.BLOCK];
         this.sums = new float[maxTokens * TypeKernels.groupCount(maxCols)];
         int blocks = maxCols / ActivationFormat.BLOCK;
         this.q8 = new float[maxTokens * blocks * ActivationFormat.BLOCK];
@@ -107,8 +108,7 @@ public final class Activations {
             case Q8_0, Q8_1 -> {
                 quantizeQ8();
                 // One rounding serves both: Q8_1 only adds the sums.
-                prepared[ActivationFormat.Q8_0.ordinal()] = true;
-                prepared[ActivationFormat.Q8_1.ordinal()] = true;
+                markQ8Prepared();
             }
             case F16 -> {
                 // The floats, taken at set: F16 kernels round them to halves where llama.cpp does (F16Kernels).
@@ -130,21 +130,36 @@ public final class Activations {
     }
 
     private void quantizeQ8() {
+        requireQ8Blocks();
+        quantizeQ8(0, tokens);
+    }
+
+    /** @throws IllegalArgumentException unless the columns are whole blocks of the 8-bit formats */
+    void requireQ8Blocks() {
         int block = ActivationFormat.BLOCK;
         if (cols % block != 0) {
             throw new IllegalArgumentException(cols + " columns are not whole blocks of " + block);
         }
+    }
+
+    /**
+     * The 8-bit forms ({@link ActivationFormat#Q8_0}, {@link ActivationFormat#Q8_1}) of tokens {@code [from, to)}:
+     * tokens write disjoint places, so that threads may share the work ({@link MatMul}); then {@link #markQ8Prepared}.
+     */
+    void quantizeQ8(int from, int to) {
+        int block = ActivationFormat.BLOCK;
         int blocks = cols / block;
-        for (int t = 0; t < tokens; t++) {
+        for (int t = from; t < to; t++) {
+            int qo = t * block; // this token's own scratch
             for (int b = 0; b < blocks; b++) {
                 int at = t * cols + b * block;
-                ActivationFormat.quantizeQ8(x, at, block, blockQuants, 0, q8Scales, q8Sums, t * blocks + b);
+                ActivationFormat.quantizeQ8(x, at, block, blockQuants, qo, q8Scales, q8Sums, t * blocks + b);
                 int sum = 0;
                 for (int i = 0; i < 8; i++) {
                     int lane = 0;
                     for (int m = 0; m < 4; m++) {
-                        q8[at + 8 * m + i] = blockQuants[4 * i + m];
-                        lane += blockQuants[4 * i + m];
+                        q8[at + 8 * m + i] = blockQuants[qo + 4 * i + m];
+                        lane += blockQuants[qo + 4 * i + m];
                     }
                     q8Offsets[(t * blocks + b) * Lanes.N + i] = -8 * lane;
                     sum += lane;
@@ -152,13 +167,11 @@ public final class Activations {
                 q8NegatedEightSums[t * blocks + b] = -8 * sum;
                 for (int c = 0; c < 4; c++) {
                     for (int n = 0; n < 8; n++) {
-                        q8Chunks[at + 8 * c + n] = blockQuants[4 * c + n / 2 + 16 * (n % 2)];
+                        q8Chunks[at + 8 * c + n] = blockQuants[qo + 4 * c + n / 2 + 16 * (n % 2)];
                     }
                 }
             }
-        }
-        if (tokens > 1) {
-            for (int t = 0; t < tokens; t++) {
+            if (tokens > 1) {
                 int eight = t / Lanes.N;
                 int k = t % Lanes.N;
                 for (int c = 0; c < cols; c++) {
@@ -172,6 +185,12 @@ public final class Activations {
                 }
             }
         }
+    }
+
+    /** Records that {@link #quantizeQ8(int, int)} has covered every token. */
+    void markQ8Prepared() {
+        prepared[ActivationFormat.Q8_0.ordinal()] = true;
+        prepared[ActivationFormat.Q8_1.ordinal()] = true;
     }
 
     /** The activations, {@code [tokens][cols]}. */
