@@ -36,6 +36,7 @@ public final class Activations {
     private final float[] q8ScalesByToken; // [tokens / 8][blocks][8]
     private final float[] q8ChunksByToken; // [tokens / 8][cols][8] q8Chunks of eight tokens side by side
     private final float[] q8NegatedEightSumsByToken; // [tokens / 8][blocks][8]
+    private final int[] q8Pairs; // [tokens][cols / 2] two quants as the halves of an int (q8Pairs())
     private final int[] blockQuants; // [tokens][32] each token's block being quantized
     private final boolean[] prepared = new boolean[ActivationFormat.values().length];
     private final KQuantActivations kquant; // Q8_K
@@ -66,6 +67,7 @@ public final class Activations {
         this.q8ScalesByToken = new float[eights * Lanes.N * blocks];
         this.q8ChunksByToken = new float[eights * Lanes.N * blocks * ActivationFormat.BLOCK];
         this.q8NegatedEightSumsByToken = new float[eights * Lanes.N * blocks];
+        this.q8Pairs = new int[maxTokens * blocks * ActivationFormat.BLOCK / 2];
     }
 
     /**
@@ -168,6 +170,12 @@ public final class Activations {
                 for (int c = 0; c < 4; c++) {
                     for (int n = 0; n < 8; n++) {
                         q8Chunks[at + 8 * c + n] = blockQuants[qo + 4 * c + n / 2 + 16 * (n % 2)];
+                    }
+                    for (int k = 0; k < 4; k++) {
+                        // Nibble k of a 16-bit lane: weight 4c + k/2 (+ 16 if k is odd), and two on in the odd lane.
+                        int even = blockQuants[qo + 4 * c + k / 2 + 16 * (k % 2)];
+                        int odd = blockQuants[qo + 4 * c + k / 2 + 16 * (k % 2) + 2];
+                        q8Pairs[at / 2 + 4 * c + k] = (even & 0xffff) | (odd << 16);
                     }
                 }
             }
@@ -273,6 +281,16 @@ public final class Activations {
      */
     float[] q8ChunksByToken() {
         return q8ChunksByToken;
+    }
+
+    /**
+     * The quants in pairs for 16-bit products with interleaved Q4_0 ({@link Q4_0InterleavedKernels}), {@code [tokens][cols
+     * / 2]}: int {@code 16b + 4c + k} of a token holds, in its low half, the quant that nibble {@code k} of the even
+     * 16-bit lanes of chunk {@code c} of block {@code b} meets (element {@code 4c + k/2}, plus 16 for odd {@code k})
+     * and in its high half the one two elements on, which the odd lanes meet.
+     */
+    int[] q8Pairs() {
+        return q8Pairs;
     }
 
     /** {@link #q8NegatedEightSums()} laid out as {@link #q8ScalesByToken()}. */

@@ -24,6 +24,7 @@ final class Lanes {
     static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_64;
     static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
     static final VectorSpecies<Short> S128 = ShortVector.SPECIES_128;
+    static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /** Lanes per vector. */

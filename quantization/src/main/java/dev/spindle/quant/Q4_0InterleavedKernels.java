@@ -4,6 +4,7 @@ import static dev.spindle.quant.Lanes.F;
 import static dev.spindle.quant.Lanes.I;
 import static dev.spindle.quant.Lanes.LE;
 import static dev.spindle.quant.Lanes.S128;
+import static dev.spindle.quant.Lanes.S256;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -13,31 +14,28 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Q4_0 matrices interleaved eight rows at a time, one float lane per row: the products of {@link Q4_0Kernels} (per
- * (row, token), block after block, the exact integer sum {@code isum = sum_j (q_j - 8) * x_j}, then {@code acc =
- * fma(isum, d_w*d_x, acc)}, as llama.cpp's repacked Q4_0 products compute), with no sum across lanes and no shuffle:
- * lane {@code r} of every vector belongs to row {@code r} of the group. The block sums are exact integers in any
- * order, so they are computed as float FMAs of nibbles with broadcast activation quants.
+ * Q4_0 matrices interleaved eight rows at a time, one lane per row: the products of {@link Q4_0Kernels} (per (row,
+ * token), block after block, the exact integer sum {@code isum = sum_j (q_j - 8) * x_j}, then {@code acc = fma(isum,
+ * d_w*d_x, acc)}, as llama.cpp's repacked Q4_0 products compute), with no sum across lanes and no shuffle: lane
+ * {@code r} of every vector belongs to row {@code r} of the group. The block sums are exact integers in any order.
  *
  * <p>Group {@code g} (rows {@code 8g .. 8g+7}) of a matrix of {@code blocks} blocks per row takes {@code 144 *
- * blocks} bytes from byte {@code 144 * blocks * g}: first the quants as one run of chunks, then the scales (read
- * after the quants, they are what the hardware prefetcher brings in next).
+ * blocks} bytes from byte {@code 144 * blocks * g}, block after block, each block's quants then its scales: one
+ * stream the hardware prefetcher follows (scales in a run of their own at the group's end cost a single-token pass a
+ * fifth of its speed from memory).
  *
  * <pre>
- * offset                  size  field
- *     32ch                  32  chunk ch = 4b + c (c = 0..3): row r's quant bytes 4c .. 4c+3 of block b at 4r
- *     128 * blocks + 16b    16  block b's scales: row r's half-precision d at 2r
+ * offset            size  field
+ *     144b + 32c      32  chunk c (0..3) of block b: row r's quant bytes 4c .. 4c+3 at 4r
+ *     144b + 128      16  block b's scales: row r's half-precision d at 2r
  * </pre>
  *
  * Read as eight ints, a chunk gives lane {@code r} four bytes of row {@code r}: byte {@code k} holds weight {@code
- * 4c + k} of the block in its low nibble and weight {@code 4c + k + 16} in its high one, eight nibbles a lane that
- * shifts and masks take out in place. Nibble {@code n} (bits {@code 4n .. 4n+3}) meets the activation the
- * activations' chunk order puts at {@code 8ch + n} ({@link Activations#q8Chunks()}).
+ * 4c + k} of the block in its low nibble and weight {@code 4c + k + 16} in its high one.
  *
- * <p>The products take two passes over a group: one flat loop over its chunks that stores each chunk's exact partial
- * sums, then one over its blocks that adds a block's four partial sums to its {@code -8 * sum(x)} and makes the FMA
- * with the scales. The flat loop is what C2 compiles well: no short inner loops with their entry code, and the range
- * checks of the activations hoisted out of it.
+ * <p>One token ({@link #oneToken}) multiplies in 16-bit integers, sixteen products an instruction. Four and eight
+ * tokens ({@link #fourTokens}, {@link #eightTokens}) are compute-bound: each nibble is taken out once as a float
+ * vector and meets every token's broadcast quant in an FMA.
  *
  * <p>The kernels are written out long-hand (the nibbles of a chunk one by one, the widening of the scales from their
  * halves' bits in place): a vector passed to or returned from a method that C2 does not inline is boxed on the heap,
@@ -101,12 +99,12 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
     }
 
     private static long scaleOffset(long group, int blocks, int row, int b) {
-        return group + 128L * blocks + 16L * b + 2L * (row % ROWS);
+        return group + (long) GROUP_BYTES * b + 128 + 2L * (row % ROWS);
     }
 
     /** Where row {@code row}'s quant byte {@code i} (0..15) of block {@code b} lies. */
     private static long quantOffset(long group, int blocks, int row, int b, int i) {
-        return group + 32L * (4 * b + i / 4) + 4L * (row % ROWS) + i % 4;
+        return group + (long) GROUP_BYTES * b + 32L * (i / 4) + 4L * (row % ROWS) + i % 4;
     }
 
     @Override
@@ -161,8 +159,7 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
                 fourTokens(data, group, blocks, x, t / 8, t % 8, out, t * outStride + g * ROWS, outStride);
             }
             for (; t < tokens; t++) {
-                chunkSumsOneToken(data, group, blocks, x, t, scratch.chunkSums);
-                blockProducts(data, group, blocks, x, t, scratch.chunkSums, 0, out, t * outStride + g * ROWS);
+                oneToken(data, group, blocks, x, t, out, t * outStride + g * ROWS);
             }
         }
     }
@@ -195,39 +192,9 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
     }
 
     /**
-     * Each chunk's exact partial sums {@code sum q * x} for one token, {@code sums[8ch + r]}: the first pass. Two
-     * chains of FMAs; the chunks are independent, so the next chunk's chains start while this one's finish.
-     */
-    private static void chunkSumsOneToken(
-            MemorySegment data, long group, int blocks, Activations x, int token, float[] sums) {
-        float[] xs = x.q8Chunks();
-        long quants = group;
-        int xo = token * blocks * BLOCK;
-        for (int ch = 0; ch < 4 * blocks; ch++) {
-            IntVector q = IntVector.fromMemorySegment(I, data, quants + 32L * ch, LE);
-            int p = xo + 8 * ch;
-            FloatVector s0 = Lanes.toFloats(q.and(15)).mul(FloatVector.broadcast(F, xs[p]));
-            FloatVector s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 4).and(15))
-                    .mul(FloatVector.broadcast(F, xs[p + 1]));
-            s0 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 8).and(15))
-                    .fma(FloatVector.broadcast(F, xs[p + 2]), s0);
-            s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 12).and(15))
-                    .fma(FloatVector.broadcast(F, xs[p + 3]), s1);
-            s0 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 16).and(15))
-                    .fma(FloatVector.broadcast(F, xs[p + 4]), s0);
-            s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 20).and(15))
-                    .fma(FloatVector.broadcast(F, xs[p + 5]), s1);
-            s0 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 24).and(15))
-                    .fma(FloatVector.broadcast(F, xs[p + 6]), s0);
-            s1 = Lanes.toFloats(q.lanewise(VectorOperators.LSHR, 28)).fma(FloatVector.broadcast(F, xs[p + 7]), s1);
-            s0.add(s1).intoArray(sums, 8 * ch);
-        }
-    }
-
-    /**
      * The products of a group with tokens {@code 8e .. 8e+7} in one pass, the block sums kept in registers: per block
      * and token the exact {@code isum} (32 FMAs of nibbles with broadcast activation quants, plus {@code -8 * sum(x)}),
-     * then {@code acc = fma(isum, d_w * d_x, acc)}, the operations of {@link #blockProducts}. The eight tokens'
+     * then {@code acc = fma(isum, d_w * d_x, acc)}, the operations of {@link #oneToken}. The eight tokens'
      * activations lie side by side ({@link Activations#q8ChunksByToken()}), so that the eight broadcasts of a nibble
      * are constant displacements from one index; one flat loop of 32 steps per block, a nibble a step.
      */
@@ -238,7 +205,6 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
         float[] offsets = x.q8NegatedEightSumsByToken();
         int cols = blocks * BLOCK;
         int xo = e * cols * 8;
-        long scales = group + 128L * blocks;
         FloatVector c0 = FloatVector.zero(F);
         FloatVector c1 = FloatVector.zero(F);
         FloatVector c2 = FloatVector.zero(F);
@@ -256,11 +222,11 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
             FloatVector a5 = FloatVector.zero(F);
             FloatVector a6 = FloatVector.zero(F);
             FloatVector a7 = FloatVector.zero(F);
-            long chunks = group + 128L * b;
+            long chunks = group + (long) GROUP_BYTES * b;
             int xb = xo + 256 * b;
             for (int k = 0; k < 32; k += 2) {
                 // Byte k/2 of every lane's four, read in place: a load from one to three bytes on, so that each lane
-                // starts at its byte (its upper bytes, the next row's, are masked off; past a group's last chunk lie
+                // starts at its byte (its upper bytes, the next row's, are masked off; past a block's last chunk lie
                 // its scales). A shift by a count that changes from step to step cost a third of the kernel's speed.
                 IntVector q = IntVector.fromMemorySegment(I, data, chunks + 32L * (k >>> 3) + ((k & 7) >>> 1), LE);
                 FloatVector v = Lanes.toFloats(q.and(15));
@@ -284,7 +250,7 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
                 a6 = w.fma(FloatVector.broadcast(F, xs[p + 14]), a6);
                 a7 = w.fma(FloatVector.broadcast(F, xs[p + 15]), a7);
             }
-            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scales + 16L * b, LE)
+            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, chunks + 128, LE)
                             .convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 13)
                     .and(SIGN_EXPONENT_MANTISSA);
@@ -327,7 +293,6 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
         float[] offsets = x.q8NegatedEightSumsByToken();
         int cols = blocks * BLOCK;
         int xo = e * cols * 8;
-        long scales = group + 128L * blocks;
         FloatVector c0 = FloatVector.zero(F);
         FloatVector c1 = FloatVector.zero(F);
         FloatVector c2 = FloatVector.zero(F);
@@ -337,7 +302,7 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
             FloatVector a1 = FloatVector.zero(F);
             FloatVector a2 = FloatVector.zero(F);
             FloatVector a3 = FloatVector.zero(F);
-            long chunks = group + 128L * b;
+            long chunks = group + (long) GROUP_BYTES * b;
             int xb = xo + 256 * b;
             for (int k = 0; k < 32; k += 2) {
                 // Byte k/2 of every lane in place, as in eightTokens.
@@ -355,7 +320,7 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
                 a2 = w.fma(FloatVector.broadcast(F, xs[p + 10]), a2);
                 a3 = w.fma(FloatVector.broadcast(F, xs[p + 11]), a3);
             }
-            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scales + 16L * b, LE)
+            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, chunks + 128, LE)
                             .convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 13)
                     .and(SIGN_EXPONENT_MANTISSA);
@@ -373,32 +338,45 @@ final class Q4_0InterleavedKernels extends InterleavedKernels {
     }
 
     /**
-     * The second pass for one token: per block, its four chunks' partial sums ({@code sums[sumsOffset + 32b ..]})
-     * plus {@code -8 * sum(x)} ({@link Activations#q8NegatedEightSums()}), exact integers in any order, then {@code
-     * acc = fma(isum, d_w * d_x, acc)} block after block; the eight rows' results to {@code out[outAt ..]}.
+     * The products of a group with one token in 16-bit integers: a chunk read as sixteen shorts holds in lane {@code
+     * 2r} quant bytes {@code 4c, 4c+1} of row {@code r} and in lane {@code 2r+1} bytes {@code 4c+2, 4c+3}, four
+     * nibbles each; a nibble times a quant is at most {@code 15 * 127}, and the sixteen a lane takes per block at most
+     * 30,480, so a block's sums are exact in shorts ({@code vpmullw}, {@code vpaddw}: sixteen products an instruction,
+     * twice the float FMA's eight). Each nibble meets a pair of activation quants broadcast as one int ({@link
+     * Activations#q8Pairs()}). Per block the two lanes of a row are added as ints, {@code -8 * sum(x)} added, and
+     * {@code acc = fma(isum, d_w * d_x, acc)}: the exact integer, and the order of operations the other kernels keep.
      */
-    private static void blockProducts(
-            MemorySegment data,
-            long group,
-            int blocks,
-            Activations x,
-            int token,
-            float[] sums,
-            int sumsOffset,
-            float[] out,
-            int outAt) {
+    private static void oneToken(
+            MemorySegment data, long group, int blocks, Activations x, int t, float[] out, int outAt) {
+        int[] pairs = x.q8Pairs();
         float[] dx = x.q8Scales();
         float[] offsets = x.q8NegatedEightSums();
-        int so = token * blocks;
-        long scales = group + 128L * blocks;
+        int po = t * blocks * 16;
+        int so = t * blocks;
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++) {
-            int s = sumsOffset + 32 * b;
-            FloatVector isum = FloatVector.fromArray(F, sums, s)
-                    .add(FloatVector.fromArray(F, sums, s + 8))
-                    .add(FloatVector.fromArray(F, sums, s + 16).add(FloatVector.fromArray(F, sums, s + 24)))
-                    .add(offsets[so + b]);
-            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, scales + 16L * b, LE)
+            ShortVector s = ShortVector.zero(S256);
+            long chunks = group + (long) GROUP_BYTES * b;
+            for (int c = 0; c < 4; c++) {
+                ShortVector q = IntVector.fromMemorySegment(I, data, chunks + 32L * c, LE)
+                        .reinterpretAsShorts();
+                int p = po + 16 * b + 4 * c;
+                s = s.add(q.and((short) 15).mul(IntVector.broadcast(I, pairs[p]).reinterpretAsShorts()));
+                s = s.add(q.lanewise(VectorOperators.LSHR, 4)
+                        .and((short) 15)
+                        .mul(IntVector.broadcast(I, pairs[p + 1]).reinterpretAsShorts()));
+                s = s.add(q.lanewise(VectorOperators.LSHR, 8)
+                        .and((short) 15)
+                        .mul(IntVector.broadcast(I, pairs[p + 2]).reinterpretAsShorts()));
+                s = s.add(q.lanewise(VectorOperators.LSHR, 12)
+                        .mul(IntVector.broadcast(I, pairs[p + 3]).reinterpretAsShorts()));
+            }
+            IntVector lanes = s.reinterpretAsInts();
+            IntVector rows = lanes.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 16)
+                    .add(lanes.lanewise(VectorOperators.ASHR, 16));
+            FloatVector isum = Lanes.toFloats(rows).add(offsets[so + b]);
+            IntVector bits = ((IntVector) ShortVector.fromMemorySegment(S128, data, chunks + 128, LE)
                             .convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 13)
                     .and(SIGN_EXPONENT_MANTISSA);

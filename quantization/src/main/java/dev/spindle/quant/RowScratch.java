@@ -19,7 +19,6 @@ public final class RowScratch {
     final float[] kquantLanes = new float[KQuantKernels.SCRATCH]; // accumulators of the K-quant kernels
     final float[] tileLanes = new float[8 * Lanes.N]; // [8][lanes] the accumulators of a tile of TokenDots
     final float[] tileMinimums = new float[8]; // their m*s sums
-    final float[] chunkSums; // [maxCols] partial sums of interleaved Q4_0 chunks, one token
 
     private final int maxCols;
 
@@ -30,7 +29,6 @@ public final class RowScratch {
         int groups = TypeKernels.groupCount(maxCols);
         scales = new float[groups];
         coefficients = new float[groups];
-        chunkSums = new float[maxCols];
     }
 
     /** The longest row this scratch holds. */
